@@ -1,0 +1,34 @@
+# The README's commands. `make setup` is idempotent: it does nothing when no pyproject or pin changed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ZOO := $(VENV)/bin/zoo
+STAMP := $(VENV)/.zoo-setup
+PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
+.PHONY: setup test lint demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGIN_DIRS))
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) setuptools wheel
+	$(PIP) --no-build-isolation -e '.[dev]' $(addprefix -e ,$(PLUGIN_DIRS))
+	@touch $@
+
+lint: setup
+	$(VENV)/bin/ruff check zoo plugins tests bench
+
+test: setup lint
+	$(PY) -m pytest
+
+demo: setup
+	@bash scripts/demo.sh
+
+bench: setup
+	$(PIP) --no-build-isolation -e '.[dev,bench]'
+	$(PY) bench/cli_startup.py
+
+clean:
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

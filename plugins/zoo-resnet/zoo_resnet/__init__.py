@@ -1,0 +1,23 @@
+"""zoo plugin `resnet`: torchvision's ResNets; pretrained weights come from the Hub through zoo's catalog."""
+
+from __future__ import annotations
+
+import zoo
+from zoo.specs import ModelSpec
+
+DEPTHS = (18, 34, 50, 101, 152)
+
+
+@zoo.hookimpl
+def register_models(register) -> None:
+    for depth in DEPTHS:
+        register(
+            ModelSpec(
+                name=f"resnet{depth}",
+                task="image-classification",
+                factory="zoo_resnet.models:build",
+                kwargs={"arch": f"resnet{depth}", "num_classes": 1000},
+                description=f"ResNet-{depth} (He et al. 2015), torchvision's builder",
+                metadata={"input_size": [3, 224, 224]},
+            )
+        )

@@ -1,0 +1,66 @@
+"""zoo: a plugin-based model zoo for PyTorch.
+
+`import zoo` is cheap: the API below is imported on first use, and torch only when a model is built.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from zoo.hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+_API = {
+    "list_models": "zoo.api",
+    "model_summaries": "zoo.api",
+    "model_info": "zoo.api",
+    "list_plugins": "zoo.api",
+    "create_model": "zoo.api",
+    "get_registry": "zoo.api",
+    "reload": "zoo.api",
+    "ModelSpec": "zoo.specs",
+    "DatasetSpec": "zoo.specs",
+    "RecipeSpec": "zoo.specs",
+    "ZooError": "zoo.errors",
+    "UsageError": "zoo.errors",
+}
+
+__all__ = [
+    "DatasetSpec",
+    "ModelSpec",
+    "RecipeSpec",
+    "UsageError",
+    "ZooError",
+    "__version__",
+    "create_model",
+    "get_registry",
+    "hookimpl",
+    "list_models",
+    "list_plugins",
+    "model_info",
+    "model_summaries",
+    "reload",
+]
+
+if TYPE_CHECKING:
+    from zoo.api import (
+        create_model,
+        get_registry,
+        list_models,
+        list_plugins,
+        model_info,
+        model_summaries,
+        reload,
+    )
+    from zoo.errors import UsageError, ZooError
+    from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'zoo' has no attribute {name!r}")

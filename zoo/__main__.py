@@ -1,0 +1,5 @@
+"""`python -m zoo` runs the CLI."""
+
+from zoo.cli import main
+
+main()

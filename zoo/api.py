@@ -1,0 +1,107 @@
+"""The public Python API behind the CLI: listing, describing and building models."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from zoo.params import param_counts
+from zoo.registry import Registry
+from zoo.specs import ModelSpec
+
+
+@cache
+def get_registry() -> Registry:
+    """The registry for this process, loaded on first use (plugins, registry.toml, ZOO_REGISTRY)."""
+    return Registry.load()
+
+
+def reload() -> Registry:
+    """Forget the loaded registry (after installing a plugin or changing ZOO_* variables) and load it again."""
+    get_registry.cache_clear()
+    return get_registry()
+
+
+def list_models(
+    pattern: str = "*", task: str | None = None, plugin: str | None = None, pretrained: bool | None = None
+) -> list[str]:
+    """Model names matching an fnmatch `pattern` and filters; `pretrained=True` keeps those with catalog weights."""
+    registry = get_registry()
+    return [registry.models.display_name(s) for s in registry.list_models(pattern, task, plugin, pretrained)]
+
+
+def _params(registry: Registry, specs: list[ModelSpec]) -> dict[str, int | None]:
+    versions = {p.name: p.version for p in registry.plugin_set.plugins}
+    counts, warnings = param_counts(specs, versions)
+    registry.warnings.extend(warnings)
+    return counts
+
+
+def _summary(registry: Registry, spec: ModelSpec, params: int | None) -> dict[str, Any]:
+    return {
+        "name": registry.models.display_name(spec),
+        "plugin": spec.plugin,
+        "task": spec.task,
+        "params": params,
+        "pretrained": [e.name for e in registry.weights_for(spec)],
+        "description": spec.description,
+    }
+
+
+def model_summaries(
+    pattern: str = "*", task: str | None = None, plugin: str | None = None, pretrained: bool | None = None
+) -> list[dict[str, Any]]:
+    """What `zoo list --json` prints: one dict per matching model, with its real parameter count."""
+    registry = get_registry()
+    specs = registry.list_models(pattern, task, plugin, pretrained)
+    counts = _params(registry, specs)
+    return [_summary(registry, s, counts[s.qualified_name]) for s in specs]
+
+
+def model_info(name: str) -> dict[str, Any]:
+    """What `zoo info NAME --json` prints: the summary plus datasets, recipes and weights."""
+    registry = get_registry()
+    spec = registry.model(name)
+    info = _summary(registry, spec, _params(registry, [spec])[spec.qualified_name])
+    info["qualified_name"] = spec.qualified_name
+    info["default_recipe"] = spec.default_recipe
+    info["kwargs"] = dict(spec.kwargs)
+    info["datasets"] = [registry.datasets.display_name(d) for d in registry.datasets_for(spec)]
+    info["recipes"] = [registry.recipes.display_name(r) for r in registry.recipes_for(spec)]
+    info["weights"] = [
+        {
+            "name": e.name,
+            "source": e.source,
+            "revision": e.revision,
+            "pinned": e.pinned,
+            "metrics": dict(e.metrics),
+            "license": e.license,
+            "default": i == 0,
+            "description": e.description,
+            "origin": e.origin,
+        }
+        for i, e in enumerate(registry.weights_for(spec))
+    ]
+    return info
+
+
+def list_plugins() -> list[dict[str, Any]]:
+    """What `zoo plugins --json` prints: every discovered plugin with its status and what it registered."""
+    return [
+        {
+            "name": p.name,
+            "version": p.version,
+            "distribution": p.distribution,
+            "status": p.status,
+            "error": p.error,
+            "models": [s.name for s in p.models],
+            "datasets": [s.name for s in p.datasets],
+            "recipes": [s.name for s in p.recipes],
+        }
+        for p in sorted(get_registry().plugin_set.plugins, key=lambda p: p.name)
+    ]
+
+
+def create_model(name: str, **kwargs: Any) -> Any:
+    """Build the architecture `name` (short, `plugin:name`, or `arch.tag`) with random weights."""
+    return get_registry().model(name).build(**kwargs)

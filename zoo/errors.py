@@ -1,0 +1,40 @@
+"""The errors zoo raises on purpose: each carries a one-line message and the CLI exit code."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class ZooError(Exception):
+    """A failure zoo explains to the user; exit code 1 (a runtime failure)."""
+
+    exit_code = 1
+
+
+class UsageError(ZooError):
+    """The user asked for something that cannot be: bad name, flag or file; exit code 2."""
+
+    exit_code = 2
+
+
+class CatalogError(UsageError):
+    """A catalog file (registry.toml, ZOO_REGISTRY, a plugin's catalog) is malformed."""
+
+
+class PluginError(ZooError):
+    """A plugin failed to load and ZOO_STRICT_PLUGINS=1 asked for that to be fatal."""
+
+
+class UnknownNameError(UsageError):
+    """A model, dataset, recipe or weights name that nothing registers."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], hint: str = "") -> None:
+        close = difflib.get_close_matches(name, sorted(set(known)), n=3, cutoff=0.6)
+        message = f"unknown {kind} '{name}'."
+        if close:
+            message += " Did you mean " + " or ".join(f"'{c}'" for c in close) + "?"
+        message += " " + (hint or f"Run 'zoo list' to see the {kind}s zoo knows.")
+        super().__init__(message)
+        self.name = name
+        self.suggestions = close

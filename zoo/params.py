@@ -1,0 +1,109 @@
+"""Real parameter counts for `zoo list`/`info`, without importing torch in the listing process.
+
+Counts are computed once, in a child process that builds each model on torch's meta device, and cached
+in ZOO_CACHE_DIR (default: $XDG_CACHE_HOME/zoo). A cache key changes when the plugin's version, the
+factory, its kwargs or the factory module's source file change.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from zoo.specs import ModelSpec
+
+
+def cache_dir() -> Path:
+    """zoo's cache folder: ZOO_CACHE_DIR, else $XDG_CACHE_HOME/zoo, else ~/.cache/zoo."""
+    if os.environ.get("ZOO_CACHE_DIR"):
+        return Path(os.environ["ZOO_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "zoo"
+
+
+@cache
+def _source_stamp(module_name: str) -> str:
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError):
+        return "?"
+    origin = spec.origin if spec else None
+    if not origin or not os.path.exists(origin):
+        return "?"
+    stat = os.stat(origin)
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def cache_key(spec: ModelSpec, version: str | None) -> str:
+    """What a count depends on: plugin, version, factory, kwargs and the factory's source file."""
+    factory = spec.factory
+    if callable(factory):
+        module = getattr(factory, "__module__", "?")
+        factory = f"{module}:{getattr(factory, '__qualname__', '?')}"
+    module_name = factory.partition(":")[0]
+    kwargs = json.dumps(dict(spec.kwargs), sort_keys=True, default=repr)
+    return f"{spec.qualified_name}|{version}|{factory}|{kwargs}|{_source_stamp(module_name)}"
+
+
+def _read_cache(path: Path) -> dict[str, int]:
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_cache(path: Path, data: dict[str, int]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".params-", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
+    """Build each named model (qualified) on the meta device in a fresh interpreter and count its parameters."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "zoo._count_params"],
+        input=json.dumps(names),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        return {name: f"the counting process failed: {last}" for name in names}
+    return json.loads(proc.stdout)
+
+
+def param_counts(
+    specs: Iterable[ModelSpec], versions: dict[str, str | None]
+) -> tuple[dict[str, int | None], list[str]]:
+    """Counts by qualified name (None where a model failed to build), and warnings for those failures."""
+    specs = list(specs)
+    path = cache_dir() / "params.json"
+    cached = _read_cache(path)
+    keys = {s.qualified_name: cache_key(s, versions.get(s.plugin)) for s in specs}
+    missing = [name for name, key in keys.items() if key not in cached]
+    warnings: list[str] = []
+    if missing:
+        fresh = count_in_subprocess(missing)
+        for name in missing:
+            value = fresh.get(name)
+            if isinstance(value, int):
+                cached[keys[name]] = value
+            else:
+                warnings.append(f"cannot count the parameters of '{name}': {value}")
+        if any(isinstance(fresh.get(n), int) for n in missing):
+            try:
+                _write_cache(path, cached)
+            except OSError as exc:
+                warnings.append(f"cannot write the parameter cache {path}: {exc}")
+    return {name: cached.get(key) for name, key in keys.items()}, warnings

@@ -1,0 +1,212 @@
+"""Plugin discovery: entry points in group "zoo", the ZOO_LOAD_PLUGINS allowlist, isolation of broken plugins.
+
+Every plugin, built-in or third-party, comes in through its entry point. A plugin that fails to import,
+or whose hook raises, is recorded with its error and left out; the rest keep working.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pluggy
+
+from zoo import hookspecs
+from zoo.errors import PluginError
+from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+
+ENTRY_POINT_GROUP = "zoo"
+REGISTER_HOOKS = {
+    "register_models": ("models", ModelSpec),
+    "register_datasets": ("datasets", DatasetSpec),
+    "register_recipes": ("recipes", RecipeSpec),
+}
+
+
+@dataclass
+class PluginInfo:
+    """One plugin as discovered: where it came from, whether it loaded, and what it registered."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    status: str = "ok"
+    error: str | None = None
+    models: list[ModelSpec] = field(default_factory=list)
+    datasets: list[DatasetSpec] = field(default_factory=list)
+    recipes: list[RecipeSpec] = field(default_factory=list)
+    catalogs: list[Any] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def fail(self, error: str) -> None:
+        """Mark the plugin broken and drop everything it registered."""
+        if self.ok:
+            self.status, self.error = "error", error
+        self.models, self.datasets, self.recipes, self.catalogs = [], [], [], []
+
+
+@dataclass
+class PluginSet:
+    """The result of discovery: the plugins in entry-point order, the manager, and warnings to show."""
+
+    plugins: list[PluginInfo]
+    manager: pluggy.PluginManager
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> PluginInfo | None:
+        return next((p for p in self.plugins if p.name == name), None)
+
+
+def normalize(name: str) -> str:
+    """A distribution or plugin name in PEP 503 normal form."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def allowlist() -> set[str] | None:
+    """The names ZOO_LOAD_PLUGINS allows (normalized), or None when it is unset."""
+    raw = os.environ.get("ZOO_LOAD_PLUGINS")
+    if raw is None:
+        return None
+    return {normalize(n) for n in raw.split(",") if n.strip()}
+
+
+def strict() -> bool:
+    return os.environ.get("ZOO_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes"}
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _register_callback(info: PluginInfo, attr: str, spec_type: type) -> Callable[[Any], None]:
+    items = getattr(info, attr)
+    seen = {item.name for item in items}
+
+    def register(spec: Any) -> None:
+        if not isinstance(spec, spec_type):
+            raise TypeError(f"register() takes a {spec_type.__name__}, got {type(spec).__name__}")
+        if spec.name in seen:
+            raise ValueError(f"{spec_type.__name__} '{spec.name}' registered twice")
+        seen.add(spec.name)
+        items.append(_with_plugin(spec, info.name))
+
+    return register
+
+
+def _with_plugin(spec: Any, plugin: str) -> Any:
+    # Specs are frozen; the plugin name is stamped on a copy.
+    from dataclasses import replace
+
+    return replace(spec, plugin=plugin)
+
+
+def _catalog_callback(info: PluginInfo) -> Callable[[Any], None]:
+    def register(source: Any) -> None:
+        if not isinstance(source, (str, os.PathLike)) and not hasattr(source, "read_text"):
+            raise TypeError(f"register() takes the path of a catalog TOML file, got {type(source).__name__}")
+        info.catalogs.append(Path(source) if isinstance(source, str) else source)
+
+    return register
+
+
+def _call(impl: pluggy.HookImpl, **kwargs: Any) -> None:
+    impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+def _unknown_hooks(manager: pluggy.PluginManager, plugin: object) -> list[str]:
+    """Hooks a plugin implements that are not in the contract (typos such as 'register_model')."""
+    return [caller.name for caller in manager.get_hookcallers(plugin) or [] if not caller.has_spec()]
+
+
+def _entry_points() -> list[metadata.EntryPoint]:
+    return list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+
+def discover() -> PluginSet:
+    """Load every allowed plugin from its entry point and collect what its hooks register."""
+    manager = pluggy.PluginManager("zoo")
+    manager.add_hookspecs(hookspecs)
+    allowed = allowlist()
+    result = PluginSet(plugins=[], manager=manager)
+    matched: set[str] = set()
+    by_name: dict[str, PluginInfo] = {}
+    for ep in _entry_points():
+        dist = ep.dist
+        dist_name = dist.metadata["Name"] if dist is not None else None
+        if allowed is not None:
+            keys = {normalize(ep.name)} | ({normalize(dist_name)} if dist_name else set())
+            if not keys & allowed:
+                continue
+            matched |= keys & allowed
+        info = PluginInfo(name=ep.name, distribution=dist_name, version=dist.version if dist else None)
+        result.plugins.append(info)
+        if ep.name in by_name:
+            other = by_name[ep.name]
+            info.fail(f"plugin name '{ep.name}' is already taken by distribution '{other.distribution}'")
+            continue
+        by_name[ep.name] = info
+        try:
+            module = ep.load()
+            manager.register(module, name=ep.name)
+        except Exception as exc:  # a broken plugin must not take the others down
+            info.fail(f"cannot load entry point '{ep.value}': {_describe(exc)}")
+            continue
+        unknown = _unknown_hooks(manager, module)
+        if unknown:
+            manager.unregister(module)
+            known = ", ".join([*sorted(REGISTER_HOOKS), "register_catalog", "register_commands"])
+            info.fail(f"implements unknown hook(s) {', '.join(unknown)}; zoo's hooks are: {known}")
+    _collect(result, by_name)
+    if allowed is not None:
+        for name in sorted(allowed - matched):
+            result.warnings.append(f"ZOO_LOAD_PLUGINS names '{name}', which no installed plugin provides.")
+    if strict():
+        broken = [p for p in result.plugins if not p.ok]
+        if broken:
+            first = broken[0]
+            raise PluginError(
+                f"plugin '{first.name}' ({first.distribution}) is broken: {first.error}. "
+                "Fix it, uninstall it, or unset ZOO_STRICT_PLUGINS."
+            )
+    return result
+
+
+def _collect(result: PluginSet, by_name: dict[str, PluginInfo]) -> None:
+    hooks = result.manager.hook
+    for hook_name, (attr, spec_type) in REGISTER_HOOKS.items():
+        for impl in getattr(hooks, hook_name).get_hookimpls():
+            info = by_name[impl.plugin_name]
+            if not info.ok:
+                continue
+            try:
+                _call(impl, register=_register_callback(info, attr, spec_type))
+            except Exception as exc:
+                info.fail(f"{hook_name} raised {_describe(exc)}")
+    for impl in hooks.register_catalog.get_hookimpls():
+        info = by_name[impl.plugin_name]
+        if info.ok:
+            try:
+                _call(impl, register=_catalog_callback(info))
+            except Exception as exc:
+                info.fail(f"register_catalog raised {_describe(exc)}")
+
+
+def add_commands(plugin_set: PluginSet, app: Any) -> None:
+    """Let each working plugin add CLI commands; one that raises is marked broken."""
+    for impl in plugin_set.manager.hook.register_commands.get_hookimpls():
+        info = plugin_set.get(impl.plugin_name)
+        if info is None or not info.ok:
+            continue
+        try:
+            _call(impl, app=app)
+        except Exception as exc:
+            info.fail(f"register_commands raised {_describe(exc)}")

@@ -1,0 +1,147 @@
+"""ModelSpec, DatasetSpec and RecipeSpec: plain data that plugins register, with lazy factories.
+
+A factory is a callable or an import path "package.module:function"; it is imported and called only
+when the thing is built, so registering a spec never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from zoo.errors import ZooError
+
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+TASK_RE = re.compile(r"^[a-z][a-z0-9\-]*$")
+FACTORY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+Factory = str | Callable[..., Any]
+
+
+def load_object(path: str) -> Any:
+    """Import "package.module:attr.sub" and return the attribute."""
+    module_name, _, attr = path.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+def _check_common(kind: str, name: str, task: str, factory: Factory | None) -> None:
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        raise ValueError(
+            f"{kind} name {name!r} is invalid: use lowercase letters, digits, '_' and '-' "
+            "(no '.' or ':', which separate tags and plugins)"
+        )
+    if not isinstance(task, str) or not TASK_RE.match(task):
+        raise ValueError(f"{kind} '{name}': task {task!r} is invalid: use a lowercase word like 'image-classification'")
+    if factory is not None and not callable(factory) and not (isinstance(factory, str) and FACTORY_RE.match(factory)):
+        raise ValueError(f"{kind} '{name}': factory must be a callable or 'package.module:function', got {factory!r}")
+
+
+class _Buildable:
+    """Shared by the specs: resolving and calling the lazy factory."""
+
+    name: str
+    plugin: str
+    factory: Factory | None
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.plugin}:{self.name}" if self.plugin else self.name
+
+    def resolve_factory(self) -> Callable[..., Any]:
+        """The factory as a callable, importing it if it is a path."""
+        if self.factory is None:
+            raise ZooError(f"'{self.qualified_name}' has no factory")
+        if callable(self.factory):
+            return self.factory
+        try:
+            return load_object(self.factory)
+        except (ImportError, AttributeError) as exc:
+            raise ZooError(
+                f"cannot import the factory '{self.factory}' of '{self.qualified_name}': {exc}. "
+                f"Reinstall the plugin '{self.plugin}' or report it to its authors."
+            ) from exc
+
+
+@dataclass(frozen=True)
+class ModelSpec(_Buildable):
+    """An architecture: `factory(**kwargs)` returns a torch.nn.Module."""
+
+    name: str
+    task: str
+    factory: Factory
+    description: str = ""
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    default_recipe: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common("model", self.name, self.task, self.factory)
+        object.__setattr__(self, "kwargs", _frozen(self.kwargs))
+        object.__setattr__(self, "metadata", _frozen(self.metadata))
+
+    def build(self, **overrides: Any) -> Any:
+        """Build the model with the spec's kwargs updated by `overrides`."""
+        return self.resolve_factory()(**{**self.kwargs, **overrides})
+
+
+@dataclass(frozen=True)
+class DatasetSpec(_Buildable):
+    """A dataset adapter: `factory(**options)` returns the dataset object the recipes consume."""
+
+    name: str
+    task: str
+    factory: Factory
+    description: str = ""
+    formats: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common("dataset", self.name, self.task, self.factory)
+        object.__setattr__(self, "formats", tuple(self.formats))
+        object.__setattr__(self, "metadata", _frozen(self.metadata))
+
+    def build(self, **options: Any) -> Any:
+        return self.resolve_factory()(**options)
+
+
+@dataclass(frozen=True)
+class RecipeSpec(_Buildable):
+    """A training recipe: which model and dataset, its defaults on CPU and on GPU, the metrics it reports."""
+
+    name: str
+    model: str
+    dataset: str
+    task: str = ""
+    description: str = ""
+    cpu_defaults: Mapping[str, Any] = field(default_factory=dict)
+    gpu_defaults: Mapping[str, Any] = field(default_factory=dict)
+    metrics: tuple[str, ...] = ()
+    factory: Factory | None = None
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common("recipe", self.name, self.task or "training", self.factory)
+        for key in ("model", "dataset"):
+            value = getattr(self, key)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"recipe '{self.name}': {key} must name a registered {key}")
+        object.__setattr__(self, "cpu_defaults", _frozen(self.cpu_defaults))
+        object.__setattr__(self, "gpu_defaults", _frozen(self.gpu_defaults))
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+
+    def defaults(self, device: str) -> dict[str, Any]:
+        """The defaults for a device type: the GPU ones on 'cuda', the CPU ones elsewhere."""
+        return dict(self.gpu_defaults if device == "cuda" else self.cpu_defaults)
