@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGIN_DIR
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) setuptools wheel
 	$(PIP) --no-build-isolation -e '.[dev]' $(addprefix -e ,$(PLUGIN_DIRS))
+	$(PY) -m compileall -q zoo $(PLUGIN_DIRS) >/dev/null
 	@touch $@
 
 lint: setup

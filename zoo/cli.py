@@ -98,7 +98,9 @@ def _console():
 
 @app.command("list")
 def list_(
-    pattern: Annotated[str, typer.Argument(help="fnmatch pattern on model names, e.g. 'resnet*'.")] = "*",
+    pattern: Annotated[
+        str, typer.Argument(help="fnmatch pattern on model names, e.g. 'resnet*'.", metavar="PATTERN")
+    ] = "*",
     task: Annotated[str | None, typer.Option(help="Only models of this task.")] = None,
     plugin: Annotated[str | None, typer.Option(help="Only models of this plugin.")] = None,
     pretrained: Annotated[bool, typer.Option("--pretrained", help="Only models with catalog weights.")] = False,
@@ -133,6 +135,7 @@ def info(
         typer.Argument(
             help="A model (resnet18, resnet:resnet18) or weights (resnet18.tv_in1k).",
             autocompletion=_complete_models,
+            metavar="NAME",
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
@@ -204,8 +207,6 @@ def _fail(exc: ZooError) -> None:
 
 def main() -> None:
     """Console entry point: load plugins (and their commands), run the app, turn errors into exit codes."""
-    import click
-
     try:
         from zoo.plugins import add_commands
 
@@ -217,12 +218,16 @@ def main() -> None:
         if _debug():
             raise
         _fail(exc)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("Aborted.\n")
         raise SystemExit(130) from None
-    except click.ClickException as exc:
-        exc.show()
-        raise SystemExit(exc.exit_code) from None
+    except typer.TyperException as exc:  # usage errors: bad flags, missing arguments
+        show = getattr(exc, "show", None)
+        if show is None:
+            sys.stderr.write(f"Error: {exc}\n")
+        else:
+            show()
+        raise SystemExit(getattr(exc, "exit_code", 2)) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except Exception as exc:

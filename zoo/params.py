@@ -30,11 +30,19 @@ def cache_dir() -> Path:
 
 @cache
 def _source_stamp(module_name: str) -> str:
-    try:
-        spec = importlib.util.find_spec(module_name)
-    except (ImportError, ValueError):
-        return "?"
-    origin = spec.origin if spec else None
+    """mtime and size of a factory's source file, so edits to a plugin under development are noticed."""
+    module = sys.modules.get(module_name)
+    if module is not None:
+        origin = getattr(module, "__file__", None)
+    else:
+        parent = module_name.rpartition(".")[0]
+        if parent and parent not in sys.modules:
+            return "-"  # finding it would import its package (torch.nn would import torch); its version suffices
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except (ImportError, ValueError):
+            return "?"
+        origin = spec.origin if spec else None
     if not origin or not os.path.exists(origin):
         return "?"
     stat = os.stat(origin)
@@ -48,7 +56,7 @@ def cache_key(spec: ModelSpec, version: str | None) -> str:
         module = getattr(factory, "__module__", "?")
         factory = f"{module}:{getattr(factory, '__qualname__', '?')}"
     module_name = factory.partition(":")[0]
-    kwargs = json.dumps(dict(spec.kwargs), sort_keys=True, default=repr)
+    kwargs = repr(sorted(spec.kwargs.items()))
     return f"{spec.qualified_name}|{version}|{factory}|{kwargs}|{_source_stamp(module_name)}"
 
 

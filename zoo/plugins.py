@@ -6,6 +6,7 @@ or whose hook raises, is recorded with its error and left out; the rest keep wor
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Callable
@@ -75,7 +76,7 @@ def allowlist() -> set[str] | None:
     raw = os.environ.get("ZOO_LOAD_PLUGINS")
     if raw is None:
         return None
-    return {normalize(n) for n in raw.split(",") if n.strip()}
+    return {normalize(n.strip()) for n in raw.split(",") if n.strip()}
 
 
 def strict() -> bool:
@@ -103,10 +104,10 @@ def _register_callback(info: PluginInfo, attr: str, spec_type: type) -> Callable
 
 
 def _with_plugin(spec: Any, plugin: str) -> Any:
-    # Specs are frozen; the plugin name is stamped on a copy.
-    from dataclasses import replace
-
-    return replace(spec, plugin=plugin)
+    # Specs are frozen and already validated: stamp the plugin name on a shallow copy.
+    stamped = copy.copy(spec)
+    object.__setattr__(stamped, "plugin", plugin)
+    return stamped
 
 
 def _catalog_callback(info: PluginInfo) -> Callable[[Any], None]:
@@ -166,6 +167,9 @@ def discover() -> PluginSet:
             known = ", ".join([*sorted(REGISTER_HOOKS), "register_catalog", "register_commands"])
             info.fail(f"implements unknown hook(s) {', '.join(unknown)}; zoo's hooks are: {known}")
     _collect(result, by_name)
+    for info in result.plugins:
+        if not info.ok:
+            result.warnings.append(f"plugin '{info.name}' was skipped: {info.error}. Run 'zoo plugins' for details.")
     if allowed is not None:
         for name in sorted(allowed - matched):
             result.warnings.append(f"ZOO_LOAD_PLUGINS names '{name}', which no installed plugin provides.")
