@@ -153,6 +153,7 @@ def test_allowlist_through_the_cli(run_zoo, plugin_sites):
     assert two.stderr == ""  # the broken plugin was never imported, and the catalog's other entries stay quiet
     none = run_zoo("list", "--json", env={"ZOO_LOAD_PLUGINS": ""})
     assert json.loads(none.stdout) == []
+    assert none.stderr == ""
 
 
 @pytest.mark.parametrize("kind", sorted(MISTAKES))

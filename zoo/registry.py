@@ -111,14 +111,13 @@ class Registry:
                         f"catalog entry '{entry.name}' from {entry.origin} overrides the one from {previous.origin}."
                     )
                 self.weights[entry.name] = entry
-        quiet = self.plugin_set.plugins and (
-            any(not p.ok for p in self.plugin_set.plugins) or os.environ.get("ZOO_LOAD_PLUGINS") is not None
-        )
+        # With plugins left out or broken, entries for their models are expected to dangle.
+        quiet = os.environ.get("ZOO_LOAD_PLUGINS") is not None or any(not p.ok for p in self.plugin_set.plugins)
         for entry in self.weights.values():
             try:
                 spec = self.models.get(entry.model)
             except UsageError as exc:
-                if not quiet:  # with some plugins left out, entries for their models are expected to dangle
+                if not quiet:
                     self.warnings.append(f"catalog entry '{entry.name}' ({entry.origin}) is skipped: {exc}")
                 continue
             self._weights_by_model.setdefault(spec.qualified_name, []).append(entry)
