@@ -30,6 +30,7 @@ demo: setup
 bench: setup
 	$(PIP) --no-build-isolation -e '.[dev,bench]'
 	$(PY) bench/cli_startup.py
+	$(PY) bench/pull.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

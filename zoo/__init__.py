@@ -25,6 +25,9 @@ _API = {
     "RecipeSpec": "zoo.specs",
     "ZooError": "zoo.errors",
     "UsageError": "zoo.errors",
+    "pull": "zoo.hub",
+    "publish": "zoo.hub",
+    "pin": "zoo.hub",
 }
 
 __all__ = [
@@ -41,6 +44,9 @@ __all__ = [
     "list_plugins",
     "model_info",
     "model_summaries",
+    "pin",
+    "publish",
+    "pull",
     "reload",
 ]
 
@@ -55,6 +61,7 @@ if TYPE_CHECKING:
         reload,
     )
     from zoo.errors import UsageError, ZooError
+    from zoo.hub import pin, publish, pull
     from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 

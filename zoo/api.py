@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from zoo.errors import UsageError
 from zoo.params import param_counts
 from zoo.registry import Registry
 from zoo.specs import ModelSpec
@@ -102,6 +103,31 @@ def list_plugins() -> list[dict[str, Any]]:
     ]
 
 
-def create_model(name: str, **kwargs: Any) -> Any:
-    """Build the architecture `name` (short, `plugin:name`, or `arch.tag`) with random weights."""
-    return get_registry().model(name).build(**kwargs)
+def create_model(
+    name: str,
+    pretrained: bool = False,
+    *,
+    revision: str | None = None,
+    hub: str | None = None,
+    allow_pickle: bool = False,
+    **kwargs: Any,
+) -> Any:
+    """Build `name` (a model, `plugin:name`, `arch.tag` or, with pretrained weights, a repo id `org/name`).
+
+    With `pretrained=True` the weights are pulled and verified, the model is built with the arguments its
+    config.json records (updated by `kwargs`), and the weights load strictly from safetensors.
+    """
+    if not pretrained:
+        if "/" in name:
+            raise UsageError(f"'{name}' is a repo id: pass pretrained=True to build it with its weights")
+        return get_registry().model(name).build(**kwargs)
+    from zoo.hub import download
+    from zoo.runs import is_zoo_config
+    from zoo.weights import find_weights, load_into, read_state_dict
+
+    pulled = download(name, revision=revision, hub=hub, allow_pickle=allow_pickle)
+    config = pulled.config if is_zoo_config(pulled.config) else {}
+    spec = get_registry().model(config.get("model") or name)
+    model = spec.build(**{**config.get("model_args", {}), **kwargs})
+    weights = find_weights(pulled.path, allow_pickle)
+    return load_into(model, read_state_dict(weights, allow_pickle), f"{spec.qualified_name} ({pulled.repo_id})")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -197,6 +198,112 @@ def plugins(as_json: Annotated[bool, typer.Option("--json", help="Print JSON on 
             r["error"] or "",
         )
     _console().print(table)
+
+
+HubOption = Annotated[
+    str | None, typer.Option("--hub", help="A local hub folder or a Hub URL (default: ZOO_HUB, else HF_ENDPOINT).")
+]
+
+
+@app.command()
+def pull(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Weights (resnet18.tv_in1k), a model's default weights (resnet18), "
+            "or a repo ORG/NAME[@REV] published with zoo.",
+            autocompletion=_complete_models,
+            metavar="NAME",
+        ),
+    ],
+    revision: Annotated[str | None, typer.Option(help="Branch, tag or commit (default: the catalog's).")] = None,
+    hub: HubOption = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use the local cache only (as HF_HUB_OFFLINE=1).")] = False,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Allow pickle weights (.bin, .pt); they load with weights_only=True.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Download weights into the cache, verifying every file's hash."""
+    from zoo.hub import download
+
+    result = download(name, revision=revision, hub=hub, offline=offline, allow_pickle=allow_pickle)
+    _flush_warnings()
+    if as_json:
+        _print_json(result.to_json())
+        return
+    typer.echo(f"{result.name or result.repo_id}: {result.repo_id}@{result.revision}")
+    typer.echo(f"path      {result.path}")
+    for file in result.files:
+        typer.echo(f"verified  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
+
+
+@app.command()
+def publish(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by 'zoo train'.", metavar="RUN_DIR")],
+    repo_id: Annotated[str, typer.Argument(help="The repository to publish to, ORG/NAME.", metavar="REPO_ID")],
+    hub: HubOption = None,
+    private: Annotated[bool, typer.Option("--private", help="Create the repository as private.")] = False,
+    revision: Annotated[str, typer.Option(help="The branch to commit to.")] = "main",
+    create_pr: Annotated[bool, typer.Option("--create-pr", help="Open a pull request instead of committing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Build the files and list them; upload nothing.")] = False,
+    register: Annotated[
+        Path | None,
+        typer.Option(help="Write the pinned catalog entry into this registry.toml.", metavar="REGISTRY_TOML"),
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The catalog name, ARCH.TAG (default: ARCH.DATASET).")] = None,
+    license: Annotated[str | None, typer.Option(help="The license for the model card, e.g. apache-2.0.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Publish a run folder to the Hub or a local hub: weights, config.json, model card and metrics, one commit."""
+    from zoo.hub import publish as publish_run
+
+    result = publish_run(
+        run_dir,
+        repo_id,
+        hub=hub,
+        private=private,
+        revision=revision,
+        create_pr=create_pr,
+        dry_run=dry_run,
+        register=register,
+        name=name,
+        license=license,
+    )
+    _flush_warnings()
+    if as_json:
+        _print_json(result.to_json())
+        return
+    if dry_run:
+        typer.echo(f"Dry run: would publish to {repo_id}@{revision}:")
+    else:
+        typer.echo(f"Published {result.entry_name} to {repo_id}@{result.revision}")
+        typer.echo(f"commit    {result.commit_url}")
+    for file in result.files:
+        typer.echo(f"  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
+    if result.registered:
+        typer.echo(f"Registered {result.entry_name} in {result.registered}")
+    typer.echo("\nCatalog entry:\n" + result.catalog_entry)
+
+
+@app.command()
+def pin(
+    name: Annotated[
+        str, typer.Argument(help="A catalog entry (arch.tag).", autocompletion=_complete_models, metavar="NAME")
+    ],
+    registry: Annotated[
+        Path | None, typer.Option(help="The catalog file to write (default: the entry's own).", metavar="PATH")
+    ] = None,
+    hub: HubOption = None,
+) -> None:
+    """Resolve an entry's branch to a commit and record every file's sha256 in the catalog (needs the Hub)."""
+    from zoo.hub import pin as pin_entry
+
+    path, result = pin_entry(name, registry=registry, hub=hub)
+    _flush_warnings()
+    typer.echo(f"Pinned {result.name} at {result.repo_id}@{result.revision} in {path}")
+    for file in result.files:
+        typer.echo(f"  {file.path}  sha256:{file.sha256}")
 
 
 def _fail(exc: ZooError) -> None:

@@ -1,0 +1,21 @@
+"""pytest set-up for the whole suite (core and plugins): isolated caches, no Hub settings leaking in."""
+
+import os
+import shutil
+import tempfile
+
+_SESSION_DIR = tempfile.mkdtemp(prefix="zoo-tests-")
+# Set before anything imports huggingface_hub, which reads these once.
+for _key in [k for k in os.environ if k.startswith("ZOO_") or k in ("HF_TOKEN", "HF_ENDPOINT", "HF_HUB_OFFLINE")]:
+    del os.environ[_key]
+os.environ.update(
+    HF_HOME=os.path.join(_SESSION_DIR, "hf"),
+    ZOO_CACHE_DIR=os.path.join(_SESSION_DIR, "zoo-cache"),
+    HF_HUB_DISABLE_TELEMETRY="1",
+)
+
+pytest_plugins = ["zoo_fixtures"]
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)

@@ -1,0 +1,201 @@
+"""Fixtures for every test: real plugin distributions, the real `zoo` CLI, a test Hub server and olah."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
+ZOO = Path(sys.executable).with_name("zoo")
+
+
+def pip_install_target(source: Path, target: Path) -> Path:
+    """Install a plugin's source tree as a real distribution into `target` (a site dir for PYTHONPATH)."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-index",
+            "--no-build-isolation",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return target
+
+
+@pytest.fixture(scope="session")
+def plugin_sites(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """`plugin_sites("zoo-clash")`: the site dir where that fixture plugin is installed (once per session)."""
+    installed: dict[str, Path] = {}
+
+    def site(name: str) -> Path:
+        if name not in installed:
+            target = tmp_path_factory.mktemp(f"site-{name}")
+            installed[name] = pip_install_target(FIXTURE_PLUGINS / name, target)
+        return installed[name]
+
+    return site
+
+
+@pytest.fixture(scope="session")
+def params_cache() -> Path:
+    """The session's zoo cache (set by the root conftest), so each model's parameters are counted once."""
+    return Path(os.environ["ZOO_CACHE_DIR"])
+
+
+@pytest.fixture
+def zoo_env(params_cache: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment for a `zoo` subprocess: its own HF cache, no ZOO_* or HF_* settings, a wide terminal."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "HF_", "PYTHONPATH"))}
+    env.update(
+        ZOO_CACHE_DIR=str(params_cache),
+        HF_HOME=str(tmp_path / "hf"),
+        COLUMNS="200",
+        NO_COLOR="1",
+        HF_HUB_DISABLE_TELEMETRY="1",
+    )
+    return env
+
+
+@pytest.fixture
+def run_zoo(zoo_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run the installed `zoo` console script; `sites=[...]` adds plugin site dirs, `env={...}` more variables."""
+
+    def run(
+        *args: str, sites: list[Path] = (), env: dict[str, str] | None = None, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
+        full = dict(zoo_env, **(env or {}))
+        if sites:
+            full["PYTHONPATH"] = os.pathsep.join(str(s) for s in sites)
+        return subprocess.run([str(ZOO), *args], env=full, capture_output=True, text=True, timeout=timeout)
+
+    return run
+
+
+@pytest.fixture
+def isolated_registry(monkeypatch: pytest.MonkeyPatch, params_cache: Path):
+    """Reload zoo's registry in this process after the test changes sys.path or ZOO_* variables; reset after."""
+    import zoo
+
+    for key in [k for k in os.environ if k.startswith("ZOO_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(params_cache))
+    yield zoo.reload
+    monkeypatch.undo()
+    zoo.reload()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def hub_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder of bare git repositories that the test Hub server writes and olah serves."""
+    return tmp_path_factory.mktemp("hub")
+
+
+@pytest.fixture(scope="session")
+def hub_server(hub_root: Path):
+    """A Hub-compatible server on 127.0.0.1 that accepts create_repo, preupload and commit (token required)."""
+    from hubserver import HubServer
+
+    with HubServer(hub_root) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def olah(hub_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """olah, an independent Hub mirror, serving `hub_root` read-only; returns its endpoint URL."""
+    work = tmp_path_factory.mktemp("olah")
+    port = free_port()
+    config, cache = work / "olah.toml", work / "cache"
+    config.write_text(
+        f'[basic]\nhost = "127.0.0.1"\nport = {port}\nrepos-path = "{cache}"\n'
+        f'mirrors-path = ["{hub_root}"]\nmirror-scheme = "http"\nmirror-netloc = "127.0.0.1:{port}"\n'
+        f'mirror-lfs-netloc = "127.0.0.1:{port}"\n\n[accessibility]\noffline = true\n'
+    )
+    log = open(work / "olah.log", "wb")  # noqa: SIM115 - open for the server's lifetime
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).with_name("olah-cli")), "-c", str(config)],
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"olah did not start: {(work / 'olah.log').read_text()[-2000:]}") from None
+            time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def make_run(tmp_path: Path):
+    """`make_run("cnn", seed=0)`: a run folder as training writes it, with real random weights; returns (dir, model)."""
+    import torch
+
+    import zoo
+    from zoo.runs import run_config, write_json
+    from zoo.weights import save
+
+    def make(
+        model_name: str = "cnn",
+        seed: int = 0,
+        dataset: str = "digits",
+        metrics: dict | None = None,
+        folder: Path | None = None,
+        **model_args,
+    ):
+        torch.manual_seed(seed)
+        spec = zoo.get_registry().model(model_name)
+        model = spec.build(**model_args)
+        folder = folder or tmp_path / f"run-{model_name}-{seed}"
+        save(model, folder / "model.safetensors")
+        write_json(
+            folder / "config.json",
+            run_config(
+                spec.name,
+                {**spec.kwargs, **model_args},
+                plugin=spec.plugin,
+                plugin_version="0.1.0",
+                task=spec.task,
+                dataset={"name": dataset, "fingerprint": "sha256:" + "0" * 64},
+                recipe=f"{spec.name}-{dataset}",
+                seed=seed,
+            ),
+        )
+        write_json(folder / "metrics.json", metrics or {"accuracy": 0.95, "loss": 0.2})
+        return folder, model
+
+    return make

@@ -1,0 +1,96 @@
+"""What a published repository says about its model: config.json and a model card with Hub metadata."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import zoo
+
+
+def publish_config(config: dict[str, Any], metrics: dict[str, float]) -> dict[str, Any]:
+    """The run's config.json as published: the run's own fields, with the final metrics and zoo's version."""
+    return {**config, "metrics": metrics, "published_with": f"zoo {zoo.__version__}"}
+
+
+def _dataset_name(config: dict[str, Any]) -> str | None:
+    dataset = config.get("dataset")
+    return dataset.get("name") if isinstance(dataset, dict) else dataset
+
+
+def _dataset_text(config: dict[str, Any]) -> str | None:
+    dataset = config.get("dataset")
+    if isinstance(dataset, dict) and dataset.get("fingerprint"):
+        return f"{dataset.get('name')} (fingerprint {dataset['fingerprint']})"
+    return _dataset_name(config)
+
+
+def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], license: str | None = None) -> str:
+    """README.md: YAML metadata (library, tags, license, datasets, base_model, model-index) and a short body."""
+    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+    task = config.get("task") or "other"
+    dataset = _dataset_name(config)
+    results = [
+        EvalResult(
+            task_type=task,
+            dataset_type=dataset or "unknown",
+            dataset_name=dataset or "unknown",
+            metric_type=name,
+            metric_value=value,
+        )
+        for name, value in sorted(metrics.items())
+    ]
+    data = ModelCardData(
+        library_name="zoo",
+        license=license or config.get("license"),
+        datasets=[dataset] if dataset else None,
+        base_model=config.get("base_model"),
+        pipeline_tag=task if task != "other" else None,
+        tags=sorted({"zoo", "pytorch", str(config.get("plugin") or "zoo"), task} - {"other"}),
+        model_name=repo_id,
+        eval_results=results or None,
+    )
+    rows = "\n".join(f"| {name} | {value:.4g} |" for name, value in sorted(metrics.items()))
+    training = "\n".join(
+        f"| {key} | `{value}` |"
+        for key, value in (
+            ("model", f"{config.get('model')} {config.get('model_args', {})}"),
+            ("plugin", f"{config.get('plugin')} {config.get('plugin_version') or ''}".strip()),
+            ("recipe", config.get("recipe")),
+            ("dataset", config.get("dataset")),
+            ("seed", config.get("seed")),
+            ("torch", config.get("torch_version")),
+            ("zoo", config.get("zoo_version")),
+        )
+        if value not in (None, "")
+    )
+    body = f"""
+# {repo_id}
+
+A `{config.get("model")}` model for {task}, trained and published with [zoo](https://pypi.org/project/zoo/).
+
+## Use it
+
+```bash
+zoo pull {repo_id}
+```
+
+```python
+import zoo
+
+model = zoo.create_model("{repo_id}", pretrained=True)
+```
+
+## Metrics
+
+| metric | value |
+|---|---|
+{rows}
+
+## Training
+
+| | |
+|---|---|
+{training}
+"""
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))

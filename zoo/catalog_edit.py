@@ -1,0 +1,68 @@
+"""Writing catalog entries (publish --register, zoo pin) with tomlkit, keeping the file's comments and order."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+
+from zoo.catalog import parse_catalog
+from zoo.errors import UsageError
+
+FIELD_ORDER = ("model", "source", "revision", "task", "license", "description", "default")
+
+
+def entry_table(*, files: Mapping[str, str], metrics: Mapping[str, float], **fields: Any) -> dict[str, Any]:
+    """One catalog entry as plain data, in the schema's key order; None fields are left out."""
+    table: dict[str, Any] = {k: fields[k] for k in FIELD_ORDER if fields.get(k) is not None}
+    if files:
+        table["files"] = dict(sorted(files.items()))
+    if metrics:
+        table["metrics"] = dict(sorted(metrics.items()))
+    return table
+
+
+def _toml_entry(table: Mapping[str, Any]) -> Any:
+    entry = tomlkit.table()
+    for key, value in table.items():
+        if isinstance(value, dict):
+            sub = tomlkit.table()
+            sub.update(value)
+            entry.add(key, sub)
+        else:
+            entry.add(key, value)
+    return entry
+
+
+def _with_entry(doc: Any, name: str, table: Mapping[str, Any]) -> Any:
+    if "weights" not in doc:
+        doc.add("weights", tomlkit.table(is_super_table=True))
+    doc["weights"][name] = _toml_entry(table)
+    return doc
+
+
+def render_entry(name: str, table: Mapping[str, Any]) -> str:
+    """The entry as TOML text, ready to paste into a registry.toml."""
+    return tomlkit.dumps(_with_entry(tomlkit.document(), name, table)).strip() + "\n"
+
+
+def upsert_entry(path: Path, name: str, table: Mapping[str, Any]) -> Path:
+    """Add or replace one entry in a catalog file, keep everything else, and check the result before writing."""
+    real = Path(os.path.realpath(path))  # registry.toml may be reached through a link; write the file itself
+    text = real.read_text("utf-8") if real.exists() else ""
+    try:
+        doc = tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as exc:
+        raise UsageError(f"{path}: cannot add '{name}' to an invalid TOML file ({exc})") from None
+    new_text = tomlkit.dumps(_with_entry(doc, name, table))
+    parse_catalog(new_text, str(path))  # never write a catalog zoo would refuse to read
+    real.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}-", dir=real.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(new_text)
+    os.replace(tmp, real)
+    return path

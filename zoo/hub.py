@@ -1,0 +1,516 @@
+"""Pull and publish: huggingface_hub against the Hub (or any Hub-compatible endpoint), or a local hub folder.
+
+Every pulled file is verified: against the catalog's sha256 pin when there is one, else against the hash the
+Hub reports (sha256 for LFS files, the git blob id for regular ones). A bad file leaves the cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.catalog import COMMIT_RE, ENTRY_NAME_RE
+from zoo.errors import UsageError, ZooError
+from zoo.integrity import Digests, VerificationError, VerifiedRecords, hash_file, verify
+from zoo.params import cache_dir
+from zoo.paths import check_repo_id, check_repo_path
+from zoo.weights import PICKLE_SUFFIXES
+
+# Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
+OTHER_FORMATS = (".h5", ".msgpack", ".onnx", ".ot", ".tflite", ".mlmodel", ".gguf", ".pb")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to pull: a repo at a revision, with the catalog's sha256 pins when it came from the catalog."""
+
+    repo_id: str
+    revision: str
+    name: str | None = None
+    pins: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PulledFile:
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class PullResult:
+    name: str | None
+    repo_id: str
+    revision: str
+    path: Path
+    files: list[PulledFile]
+    config: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "repo_id": self.repo_id,
+            "revision": self.revision,
+            "path": str(self.path),
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+def hub_location(hub: str | os.PathLike[str] | None) -> str | None:
+    """The hub to use: the argument, else ZOO_HUB, else None (huggingface_hub's own endpoint, HF_ENDPOINT)."""
+    value = hub if hub is not None else os.environ.get("ZOO_HUB") or None
+    return None if value is None else str(value)
+
+
+def is_local(location: str | None) -> bool:
+    return location is not None and not re.match(r"^https?://", location)
+
+
+def describe(location: str | None) -> str:
+    if is_local(location):
+        return f"the local hub {location}"
+    from huggingface_hub import constants
+
+    return location or constants.ENDPOINT
+
+
+def resolve_target(name_or_repo: str, revision: str | None = None) -> Target:
+    """A catalog name (`arch.tag`, or a bare arch for its default weights) or a repo id `org/name[@rev]`."""
+    if "/" in name_or_repo:
+        repo_id, _, at = name_or_repo.partition("@")
+        return Target(repo_id=check_repo_id(repo_id), revision=revision or at or "main")
+    from zoo.api import get_registry
+
+    entry = get_registry().weights_entry(name_or_repo)
+    pinned = revision is None or revision == entry.revision
+    return Target(
+        repo_id=entry.source,
+        revision=revision or entry.revision,
+        name=entry.name,
+        pins=dict(entry.files) if pinned else {},
+    )
+
+
+def select_files(paths: list[str], pins: Mapping[str, str], allow_pickle: bool, where: str) -> list[str]:
+    """Which repository files to pull: the pinned ones, else all but pickles (unless allowed) and other formats."""
+    for path in paths:
+        check_repo_path(path)
+    if pins:
+        absent = sorted(set(pins) - set(paths))
+        if absent:
+            raise UsageError(f"the catalog pins {', '.join(absent)}, which {where} does not have at that revision")
+        return sorted(pins)
+    chosen = [p for p in paths if not p.endswith(OTHER_FORMATS) and (allow_pickle or not p.endswith(PICKLE_SUFFIXES))]
+    only_pickles = not any(p.endswith(".safetensors") for p in paths) and any(
+        p.endswith(PICKLE_SUFFIXES) for p in paths
+    )
+    if only_pickles and not allow_pickle:
+        raise UsageError(
+            f"{where} has only pickle weights, which can run code when loaded. Pass --allow-pickle "
+            "(allow_pickle=True) to pull them; they then load with torch.load(weights_only=True)."
+        )
+    return sorted(chosen)
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for module in ("httpx2", "httpx"):
+        with suppress(ImportError, AttributeError):
+            errors.append(__import__(module).TransportError)
+    return tuple(errors)
+
+
+@contextmanager
+def hub_errors(target_text: str, where: str, offline: bool = False) -> Iterator[None]:
+    """Turn huggingface_hub's and the network's exceptions into one-line zoo errors (never showing a token)."""
+    from huggingface_hub import errors
+
+    try:
+        yield
+    except errors.RevisionNotFoundError:
+        raise UsageError(f"{target_text}: no such revision on {where}. Check the branch, tag or commit.") from None
+    except errors.GatedRepoError:
+        raise ZooError(f"{target_text} is gated on {where}: accept its terms there, then set HF_TOKEN.") from None
+    except errors.RepositoryNotFoundError:
+        raise UsageError(
+            f"{target_text} was not found on {where} (or it is private, or the revision does not "
+            "exist): check the repo id and revision, and set HF_TOKEN for private repos."
+        ) from None
+    except errors.LocalEntryNotFoundError as exc:
+        if offline:
+            raise ZooError(
+                f"{target_text} is not in the local cache: pull it once online (without --offline or HF_HUB_OFFLINE)."
+            ) from None
+        raise ZooError(
+            f"cannot reach {where}: {str(exc).splitlines()[-1]}. Check the network and HF_ENDPOINT, "
+            "or pull with --offline from the cache."
+        ) from None
+    except errors.EntryNotFoundError:
+        raise UsageError(f"{target_text}: a file is missing on {where}") from None
+    except errors.HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status in (401, 403):
+            raise ZooError(
+                f"{where} refused the request ({status}): set HF_TOKEN to a token with access to "
+                f"{target_text.split('@')[0]}, or run 'hf auth login'."
+            ) from None
+        raise ZooError(f"{where} answered {status} for {target_text}: {str(exc).splitlines()[0]}") from None
+    except _transport_errors() as exc:
+        raise ZooError(
+            f"cannot reach {where} ({exc}). Check the network and HF_ENDPOINT, or pull with --offline from the cache."
+        ) from None
+
+
+def _verify_all(folder: Path, expected: Mapping[str, str]) -> list[PulledFile]:
+    records = VerifiedRecords()
+    try:
+        out = []
+        for path in sorted(expected):
+            digests = verify(folder / path, path, expected[path], records)
+            out.append(PulledFile(path=path, sha256=digests.sha256, size=digests.size))
+        return out
+    finally:
+        records.save()
+
+
+def _hf_cache_folder(repo_id: str) -> Path:
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
+
+
+def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pickle: bool) -> tuple[Path, str, dict]:
+    from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+    from huggingface_hub.hf_api import RepoFile
+
+    from zoo.progress import RichTqdm
+
+    where = describe(endpoint)
+    text = f"{target.repo_id}@{target.revision}"
+    if offline or constants.HF_HUB_OFFLINE:
+        with hub_errors(text, where, offline=True):
+            folder = Path(snapshot_download(target.repo_id, revision=target.revision, local_files_only=True))
+        records = VerifiedRecords()
+        expected = {}
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            path = file.relative_to(folder).as_posix()
+            reference = target.pins.get(path) or records.expected(file)
+            if reference is None:
+                raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
+            expected[path] = reference
+        return folder, folder.name, expected
+    api = HfApi(endpoint=endpoint)
+    with hub_errors(text, where):
+        commit = target.revision
+        if not COMMIT_RE.match(commit):
+            commit = api.model_info(target.repo_id, revision=target.revision).sha
+        if target.pins:  # the catalog already names every file and its sha256: no listing needed
+            expected = dict(target.pins)
+            select_files(list(expected), {}, True, where)
+        else:
+            tree = [
+                f
+                for f in api.list_repo_tree(target.repo_id, revision=commit, recursive=True)
+                if isinstance(f, RepoFile)
+            ]
+            reference = {f.path: f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}" for f in tree}
+            chosen = select_files(sorted(reference), {}, allow_pickle, f"{target.repo_id}@{commit}")
+            expected = {p: reference[p] for p in chosen}
+
+        # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
+        # listing above is not fetched a second time (snapshot_download would list the tree again).
+        def fetch(path: str) -> None:
+            try:
+                hf_hub_download(target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=RichTqdm)
+            except RemoteEntryNotFoundError:
+                raise UsageError(
+                    f"{path} is not in {target.repo_id}@{commit} on {where}, though the catalog "
+                    "pins it: fix the entry or run 'zoo pin' again."
+                ) from None
+
+        with ThreadPoolExecutor(max_workers=min(8, len(expected) or 1)) as pool:
+            list(pool.map(fetch, sorted(expected)))
+        folder = _hf_cache_folder(target.repo_id) / "snapshots" / commit
+    if commit != target.revision:  # remember the branch, so an offline pull of it finds this commit
+        ref = _hf_cache_folder(target.repo_id) / "refs" / target.revision
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        if not ref.is_file() or ref.read_text().strip() != commit:
+            tmp = ref.with_name(f".{ref.name}.tmp")
+            tmp.write_text(commit)
+            os.replace(tmp, ref)
+    return folder, commit, expected
+
+
+def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, str, dict]:
+    from zoo.localhub import LocalHub
+
+    hub = LocalHub(root)
+    commit = hub.resolve(target.repo_id, target.revision)
+    if commit is None:
+        raise UsageError(f"{target.repo_id} in {describe(root)} has no commits yet: publish to it first.")
+    tree = {e.path: e for e in hub.tree(target.repo_id, commit)}
+    chosen = select_files(sorted(tree), target.pins, allow_pickle, f"{target.repo_id}@{commit}")
+    folder = cache_dir() / "local-hub" / target.repo_id / commit
+    for path in chosen:
+        dest = folder / path
+        if not dest.is_file():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", dir=dest.parent)
+            os.close(fd)
+            try:
+                hub.read_blob(target.repo_id, tree[path].oid, Path(tmp))
+                os.replace(tmp, dest)
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+    expected = {p: target.pins.get(p) or f"git-sha1:{tree[p].oid}" for p in chosen}
+    return folder, commit, expected
+
+
+def download(
+    name_or_repo: str,
+    revision: str | None = None,
+    hub: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    allow_pickle: bool = False,
+) -> PullResult:
+    """Pull a catalog name or repo id, verify every file, and describe what landed where."""
+    target = resolve_target(name_or_repo, revision)
+    location = hub_location(hub)
+    if is_local(location):
+        folder, commit, expected = _pull_local(target, location, allow_pickle)
+    else:
+        folder, commit, expected = _pull_remote(target, location, offline, allow_pickle)
+    files = _verify_all(folder, expected)
+    config = None
+    if (folder / "config.json").is_file():
+        try:
+            config = json.loads((folder / "config.json").read_text("utf-8"))
+        except ValueError:
+            config = None
+    if target.name is None:
+        from zoo.runs import is_zoo_config
+
+        if not is_zoo_config(config):
+            raise UsageError(
+                f"{target.repo_id} has no zoo config.json: zoo pulls catalog names ('zoo list "
+                "--pretrained') and repositories published with 'zoo publish'."
+            )
+    return PullResult(
+        name=target.name, repo_id=target.repo_id, revision=commit, path=folder, files=files, config=config
+    )
+
+
+def pull(
+    name_or_repo: str,
+    revision: str | None = None,
+    hub: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    allow_pickle: bool = False,
+) -> Path:
+    """Pull verified weights into the cache and return the local folder (`zoo pull`)."""
+    return download(name_or_repo, revision, hub, offline, allow_pickle).path
+
+
+# Publish ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PublishResult:
+    repo_id: str
+    revision: str | None
+    commit_url: str | None
+    files: list[PulledFile]
+    entry_name: str
+    catalog_entry: str
+    registered: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "repo_id": self.repo_id,
+            "revision": self.revision,
+            "commit_url": self.commit_url,
+            "files": [asdict(f) for f in self.files],
+            "catalog_entry": self.catalog_entry,
+            "name": self.entry_name,
+            "registered": self.registered,
+        }
+
+
+def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | None) -> str:
+    if name is None:
+        dataset = config.get("dataset")
+        tag = (dataset.get("name") if isinstance(dataset, dict) else dataset) or repo_id.split("/")[1]
+        name = f"{arch}.{re.sub(r'[^a-z0-9_-]+', '_', str(tag).lower()).strip('_-') or 'custom'}"
+    match = ENTRY_NAME_RE.match(name)
+    if not match or match.group(1) != arch:
+        raise UsageError(f"--name must be '{arch}.<tag>' (lowercase, digits, '_' or '-'), got '{name}'")
+    return name
+
+
+def _stage(run: Any, repo_id: str, folder: Path, license: str | None) -> dict[str, Path]:
+    from zoo.card import model_card, publish_config
+    from zoo.runs import write_json
+
+    staged = {"model.safetensors": folder / "model.safetensors"}
+    try:
+        os.link(run.weights, staged["model.safetensors"])  # no copy of large weights when on one filesystem
+    except OSError:
+        shutil.copyfile(run.weights, staged["model.safetensors"])
+    staged["config.json"] = write_json(folder / "config.json", publish_config(run.config, run.metrics))
+    staged["metrics.json"] = write_json(folder / "metrics.json", run.metrics)
+    staged["README.md"] = folder / "README.md"
+    staged["README.md"].write_text(model_card(repo_id, run.config, run.metrics, license), encoding="utf-8")
+    return staged
+
+
+def publish(
+    run_dir: str | os.PathLike[str],
+    repo_id: str,
+    hub: str | os.PathLike[str] | None = None,
+    private: bool = False,
+    revision: str = "main",
+    create_pr: bool = False,
+    dry_run: bool = False,
+    register: str | os.PathLike[str] | None = None,
+    name: str | None = None,
+    license: str | None = None,
+) -> PublishResult:
+    """Publish a run folder as one commit: weights, config.json, a model card and metrics.json."""
+    from zoo.api import get_registry
+    from zoo.catalog_edit import entry_table, render_entry, upsert_entry
+    from zoo.runs import read_run
+
+    run = read_run(run_dir)
+    check_repo_id(repo_id)
+    spec = get_registry().model(run.config["model"])
+    entry_name = _entry_name(spec.name, run.config, repo_id, name)
+    location = hub_location(hub)
+    message = (
+        f"Publish {spec.name}"
+        + (f" trained on {_dataset(run.config)}" if _dataset(run.config) else "")
+        + f" with zoo {run.config.get('zoo_version')}"
+    )
+    with tempfile.TemporaryDirectory(prefix="zoo-publish-") as tmp:
+        staged = _stage(run, repo_id, Path(tmp), license)
+        digests: dict[str, Digests] = {path: hash_file(file) for path, file in staged.items()}
+        commit = commit_url = None
+        if dry_run:
+            pass
+        elif is_local(location):
+            if create_pr:
+                raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
+            commit, commit_url = _commit_local(location, repo_id, staged, message, revision)
+        else:
+            commit, commit_url = _commit_remote(location, repo_id, staged, message, revision, private, create_pr)
+    files = [PulledFile(path=p, sha256=d.sha256, size=d.size) for p, d in sorted(digests.items())]
+    table = entry_table(
+        model=spec.name if len(get_registry().models.by_short[spec.name]) == 1 else spec.qualified_name,
+        source=repo_id,
+        revision=commit or revision,
+        task=run.config.get("task") or spec.task,
+        license=license or run.config.get("license"),
+        description=f"{spec.name} trained on {_dataset(run.config) or 'a custom dataset'}, published with zoo",
+        files={f.path: f"sha256:{f.sha256}" for f in files if f.path in ("model.safetensors", "config.json")},
+        metrics=run.metrics,
+    )
+    result = PublishResult(
+        repo_id=repo_id,
+        revision=commit,
+        commit_url=commit_url,
+        files=files,
+        entry_name=entry_name,
+        catalog_entry=render_entry(entry_name, table),
+    )
+    if register is not None and not dry_run:
+        result.registered = str(upsert_entry(Path(register), entry_name, table))
+    return result
+
+
+def _dataset(config: Mapping[str, Any]) -> str | None:
+    dataset = config.get("dataset")
+    return dataset.get("name") if isinstance(dataset, dict) else dataset
+
+
+def _commit_local(root: str, repo_id: str, staged: dict[str, Path], message: str, revision: str) -> tuple[str, str]:
+    from zoo.localhub import LocalHub
+
+    hub = LocalHub(root)
+    hub.create_repo(repo_id, exist_ok=True)
+    if revision != "main":
+        hub.create_branch(repo_id, revision)
+    commit = hub.commit(repo_id, staged, message, branch=revision)
+    return commit, f"{hub.repo_path(repo_id).as_uri()}#{commit}"
+
+
+def _commit_remote(
+    endpoint: str | None,
+    repo_id: str,
+    staged: dict[str, Path],
+    message: str,
+    revision: str,
+    private: bool,
+    create_pr: bool,
+) -> tuple[str, str]:
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    api = HfApi(endpoint=endpoint)
+    with hub_errors(repo_id, describe(endpoint)):
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        info = api.create_commit(
+            repo_id,
+            operations=[CommitOperationAdd(path, str(file)) for path, file in sorted(staged.items())],
+            commit_message=message,
+            revision=revision,
+            create_pr=create_pr,
+        )
+    return info.oid, info.pr_url or info.commit_url
+
+
+def pin(
+    name: str, registry: str | os.PathLike[str] | None = None, hub: str | os.PathLike[str] | None = None
+) -> tuple[Path, PullResult]:
+    """Resolve a catalog entry's branch to a commit and record each file's sha256 in its catalog file."""
+    from zoo.api import get_registry
+    from zoo.catalog_edit import entry_table, upsert_entry
+
+    entry = get_registry().weights_entry(name)
+    if registry is None and "(plugin " in entry.origin:
+        raise UsageError(
+            f"'{entry.name}' comes from a plugin's catalog ({entry.origin}): pass --registry FILE "
+            "to pin it into a catalog file of yours."
+        )
+    path = Path(registry or entry.origin)
+    # Re-pinning checks the files against the Hub's own hashes, not the old pins.
+    branch_target = Target(repo_id=entry.source, revision=entry.revision, name=entry.name)
+    location = hub_location(hub)
+    if is_local(location):
+        folder, commit, expected = _pull_local(branch_target, location, allow_pickle=False)
+    else:
+        folder, commit, expected = _pull_remote(branch_target, location, offline=False, allow_pickle=False)
+    files = _verify_all(folder, expected)
+    result = PullResult(name=entry.name, repo_id=entry.source, revision=commit, path=folder, files=files)
+    table = entry_table(
+        model=entry.model,
+        source=entry.source,
+        revision=commit,
+        task=entry.task,
+        license=entry.license,
+        description=entry.description or None,
+        default=entry.default or None,
+        files={f.path: f"sha256:{f.sha256}" for f in files},
+        metrics=dict(entry.metrics),
+    )
+    return upsert_entry(path, entry.name, table), result

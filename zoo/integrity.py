@@ -1,0 +1,123 @@
+"""File digests (sha256 and git blob id in one pass) and a record of files already verified.
+
+A verified file is not hashed again while its size and modification time are unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from zoo.errors import ZooError
+from zoo.params import cache_dir
+
+CHUNK = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Digests:
+    sha256: str
+    git_sha1: str  # git's blob id: sha1 of b"blob <size>\0" + content, what the Hub reports for regular files
+    size: int
+
+
+class VerificationError(ZooError):
+    """A file's content differs from what the catalog pins or the Hub reports."""
+
+
+def hash_file(path: Path) -> Digests:
+    size = path.stat().st_size
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            sha256.update(chunk)
+            sha1.update(chunk)
+    return Digests(sha256.hexdigest(), sha1.hexdigest(), size)
+
+
+class VerifiedRecords:
+    """ZOO_CACHE_DIR/verified.json: real path -> digests, size and mtime of files that passed verification."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or cache_dir() / "verified.json"
+        try:
+            self.data: dict[str, dict] = json.loads(self.path.read_text("utf-8"))
+        except (OSError, ValueError):
+            self.data = {}
+        self.dirty = False
+
+    @staticmethod
+    def _key(path: Path) -> str:
+        return os.path.realpath(path)
+
+    def lookup(self, path: Path) -> Digests | None:
+        """The recorded digests if the file is unchanged since it was verified."""
+        record = self.data.get(self._key(path))
+        if record is None:
+            return None
+        stat = os.stat(path)
+        if (record["size"], record["mtime_ns"]) != (stat.st_size, stat.st_mtime_ns):
+            return None
+        return Digests(record["sha256"], record["git_sha1"], record["size"])
+
+    def add(self, path: Path, digests: Digests, expected: str) -> None:
+        stat = os.stat(path)
+        self.data[self._key(path)] = {**asdict(digests), "mtime_ns": stat.st_mtime_ns, "expected": expected}
+        self.dirty = True
+
+    def forget(self, path: Path) -> None:
+        self.dirty |= self.data.pop(self._key(path), None) is not None
+
+    def expected(self, path: Path) -> str | None:
+        """The reference digest ('sha256:…' or 'git-sha1:…') a file was verified against, for offline checks."""
+        record = self.data.get(self._key(path))
+        return record.get("expected") if record else None
+
+    def save(self) -> None:
+        if not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".verified-", dir=self.path.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(self.data, fh)
+        os.replace(tmp, self.path)
+        self.dirty = False
+
+
+def matches(digests: Digests, expected: str) -> bool:
+    """Does a file match 'sha256:<hex>' or 'git-sha1:<hex>'?"""
+    algorithm, _, value = expected.partition(":")
+    return {"sha256": digests.sha256, "git-sha1": digests.git_sha1}.get(algorithm) == value
+
+
+def actual(digests: Digests, expected: str) -> str:
+    """The file's digest in the algorithm of `expected`, for error messages."""
+    algorithm = expected.partition(":")[0]
+    return f"{algorithm}:{digests.git_sha1 if algorithm == 'git-sha1' else digests.sha256}"
+
+
+def verify(path: Path, repo_path: str, expected: str, records: VerifiedRecords) -> Digests:
+    """Check one file; on a mismatch delete it (and forget it) and raise VerificationError naming both digests."""
+    digests = records.lookup(path)
+    if digests is None or records.expected(path) != expected:
+        digests = hash_file(path)
+        if not matches(digests, expected):
+            records.forget(path)
+            _remove_from_cache(path)
+            raise VerificationError(
+                f"{repo_path} failed verification: expected {expected}, got {actual(digests, expected)}. "
+                "The file was removed from the cache; pull again, and report it if it happens again."
+            )
+        records.add(path, digests, expected)
+    return digests
+
+
+def _remove_from_cache(path: Path) -> None:
+    """Delete a file; in the Hugging Face cache that is the snapshot link and the blob it points to."""
+    target = Path(os.path.realpath(path))
+    for item in {path, target}:
+        item.unlink(missing_ok=True)
