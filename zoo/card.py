@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import zoo
@@ -12,7 +13,8 @@ def publish_config(config: dict[str, Any], metrics: dict[str, float]) -> dict[st
     return {**config, "metrics": metrics, "published_with": f"zoo {zoo.__version__}"}
 
 
-def _dataset_name(config: dict[str, Any]) -> str | None:
+def dataset_name(config: Mapping[str, Any]) -> str | None:
+    """The dataset a run trained on: its name, whether config.json holds a name or a {name, fingerprint}."""
     dataset = config.get("dataset")
     return dataset.get("name") if isinstance(dataset, dict) else dataset
 
@@ -21,7 +23,7 @@ def _dataset_text(config: dict[str, Any]) -> str | None:
     dataset = config.get("dataset")
     if isinstance(dataset, dict) and dataset.get("fingerprint"):
         return f"{dataset.get('name')} (fingerprint {dataset['fingerprint']})"
-    return _dataset_name(config)
+    return dataset_name(config)
 
 
 def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], license: str | None = None) -> str:
@@ -29,7 +31,7 @@ def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], 
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     task = config.get("task") or "other"
-    dataset = _dataset_name(config)
+    dataset = dataset_name(config)
     results = [
         EvalResult(
             task_type=task,
@@ -57,7 +59,7 @@ def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], 
             ("model", f"{config.get('model')} {config.get('model_args', {})}"),
             ("plugin", f"{config.get('plugin')} {config.get('plugin_version') or ''}".strip()),
             ("recipe", config.get("recipe")),
-            ("dataset", config.get("dataset")),
+            ("dataset", _dataset_text(config)),
             ("seed", config.get("seed")),
             ("torch", config.get("torch_version")),
             ("zoo", config.get("zoo_version")),

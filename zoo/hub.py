@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoo.card import dataset_name
 from zoo.catalog import COMMIT_RE, ENTRY_NAME_RE
 from zoo.errors import UsageError, ZooError
 from zoo.integrity import Digests, VerificationError, VerifiedRecords, hash_file, verify
@@ -349,8 +350,7 @@ class PublishResult:
 
 def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | None) -> str:
     if name is None:
-        dataset = config.get("dataset")
-        tag = (dataset.get("name") if isinstance(dataset, dict) else dataset) or repo_id.split("/")[1]
+        tag = dataset_name(config) or repo_id.split("/")[1]
         name = f"{arch}.{re.sub(r'[^a-z0-9_-]+', '_', str(tag).lower()).strip('_-') or 'custom'}"
     match = ENTRY_NAME_RE.match(name)
     if not match or match.group(1) != arch:
@@ -398,7 +398,7 @@ def publish(
     location = hub_location(hub)
     message = (
         f"Publish {spec.name}"
-        + (f" trained on {_dataset(run.config)}" if _dataset(run.config) else "")
+        + (f" trained on {dataset_name(run.config)}" if dataset_name(run.config) else "")
         + f" with zoo {run.config.get('zoo_version')}"
     )
     with tempfile.TemporaryDirectory(prefix="zoo-publish-") as tmp:
@@ -420,7 +420,7 @@ def publish(
         revision=commit or revision,
         task=run.config.get("task") or spec.task,
         license=license or run.config.get("license"),
-        description=f"{spec.name} trained on {_dataset(run.config) or 'a custom dataset'}, published with zoo",
+        description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
         files={f.path: f"sha256:{f.sha256}" for f in files if f.path in ("model.safetensors", "config.json")},
         metrics=run.metrics,
     )
@@ -435,11 +435,6 @@ def publish(
     if register is not None and not dry_run:
         result.registered = str(upsert_entry(Path(register), entry_name, table))
     return result
-
-
-def _dataset(config: Mapping[str, Any]) -> str | None:
-    dataset = config.get("dataset")
-    return dataset.get("name") if isinstance(dataset, dict) else dataset
 
 
 def _commit_local(root: str, repo_id: str, staged: dict[str, Path], message: str, revision: str) -> tuple[str, str]:
