@@ -45,7 +45,7 @@ def test_third_party_plugin_registers_everything(clean_env, plugin_sites):
     assert tiny is not None and tiny.ok, tiny and tiny.error
     assert (tiny.distribution, tiny.version) == ("zoo-tinyplug", "1.2.3")
     assert [m.qualified_name for m in tiny.models] == ["tiny:tiny_mlp"]
-    assert [d.name for d in tiny.datasets] == ["tiny-points"]
+    assert [d.name for d in tiny.datasets] == ["tiny-digits"]
     assert [r.name for r in tiny.recipes] == ["tiny-fit"]
     assert len(tiny.catalogs) == 1
 

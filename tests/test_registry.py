@@ -56,7 +56,7 @@ def test_plugin_catalog_and_dataset_recipe_links(isolated_registry, plugin_sites
     info = zoo.model_info("tiny_mlp")
     assert info["plugin"] == "tiny"
     assert info["recipes"] == ["tiny-fit"]
-    assert info["datasets"] == ["tiny-points"]
+    assert info["datasets"] == ["tiny-digits"]
     assert [w["name"] for w in info["weights"]] == ["tiny_mlp.demo"]
     assert info["weights"][0]["metrics"] == {"accuracy": 0.9}
     assert info["params"] == 4 * 8 + 8 + 8 * 3 + 3

@@ -306,6 +306,128 @@ def pin(
         typer.echo(f"  {file.path}  sha256:{file.sha256}")
 
 
+@app.command()
+def train(
+    model: Annotated[
+        str, typer.Argument(help="The model to train, e.g. cnn.", autocompletion=_complete_models, metavar="MODEL")
+    ],
+    recipe: Annotated[str | None, typer.Option(help="The training recipe (default: the model's).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="The dataset adapter (default: the recipe's).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Where the dataset's files are.", metavar="PATH")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: the recipe's).")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Batch size per process.")] = None,
+    lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
+    precision: Annotated[str | None, typer.Option(help="auto, fp32, bf16 or fp16.")] = None,
+    compile: Annotated[bool | None, typer.Option("--compile", help="torch.compile the model.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed.")] = None,
+    checkpoint_every: Annotated[int | None, typer.Option(help="Also checkpoint every N optimizer steps.")] = None,
+    nproc: Annotated[int, typer.Option(help="Processes on this machine (torchrun, DDP).")] = 1,
+    nnodes: Annotated[int, typer.Option(help="Machines in the job.")] = 1,
+    node_rank: Annotated[int, typer.Option(help="This machine's rank.")] = 0,
+    rdzv_endpoint: Annotated[str | None, typer.Option(help="HOST:PORT of the rendezvous.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting: KEY=VALUE (repeatable).", metavar="KEY=VALUE")
+    ] = None,
+    out: Annotated[str | None, typer.Option(help="The run folder (default: runs/RECIPE).", metavar="DIR")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
+) -> None:
+    """Train a model with its recipe into a run folder (weights, config.json, metrics, train.log)."""
+    from zoo.engine.config import parse_sets
+    from zoo.engine.run import train as train_model
+
+    result = train_model(
+        model,
+        recipe=recipe,
+        dataset=dataset,
+        data_dir=data_dir,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        device=device,
+        precision=precision,
+        compile=compile,
+        seed=seed,
+        checkpoint_every=checkpoint_every,
+        sets=parse_sets(set_ or []),
+        out=out,
+        resume=resume,
+        quiet=quiet or as_json,
+        nproc=nproc,
+        nnodes=nnodes,
+        node_rank=node_rank,
+        rdzv_endpoint=rdzv_endpoint,
+    )
+    _flush_warnings()
+    if as_json:
+        _print_json(result)
+        return
+    metrics = ", ".join(f"{k} {v}" for k, v in result.get("metrics", {}).items())
+    typer.echo(
+        f"Trained {result.get('model')} ({result.get('recipe')} on {result.get('dataset')}) in "
+        f"{result.get('seconds')} s: {metrics}"
+    )
+    typer.echo(f"run folder  {result['run_dir']}")
+
+
+@app.command("eval")
+def eval_(
+    target: Annotated[
+        str, typer.Argument(help="A run folder, or a model with pretrained weights.", metavar="MODEL|RUN_DIR")
+    ],
+    dataset: Annotated[str | None, typer.Option(help="The dataset (default: the run's).")] = None,
+    data_dir: Annotated[str | None, typer.Option(help="Where the dataset's files are.", metavar="PATH")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
+    hub: HubOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Evaluate a run folder or pretrained model on a dataset's validation split."""
+    from zoo.engine.run import evaluate
+
+    result = evaluate(target, dataset=dataset, data_dir=data_dir, device=device, hub=hub)
+    _flush_warnings()
+    if as_json:
+        _print_json(result)
+        return
+    typer.echo(
+        f"{result['model']} on {result['dataset']}: " + ", ".join(f"{k} {v}" for k, v in result["metrics"].items())
+    )
+
+
+@app.command("predict")
+def predict_(
+    target: Annotated[
+        str, typer.Argument(help="A run folder, or a model with pretrained weights.", metavar="MODEL|RUN_DIR")
+    ],
+    inputs: Annotated[list[str], typer.Argument(help="Inputs: files, or ids, as the task takes.", metavar="INPUT...")],
+    top: Annotated[int, typer.Option(help="How many classes or items to show.")] = 5,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
+    hub: HubOption = None,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle weights.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Predict with a run folder or pretrained model: top-k classes, a transcript, or items."""
+    from zoo.engine.run import predict
+
+    rows = predict(target, inputs, top=top, device=device, hub=hub, allow_pickle=allow_pickle)
+    _flush_warnings()
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        output = row["output"]
+        if isinstance(output, str):
+            typer.echo(f"{row['input']}: {output}")
+            continue
+        typer.echo(f"{row['input']}:")
+        for item in output:
+            name = item.get("label", item.get("item"))
+            extra = f"  {item['title']}" if item.get("title") else ""
+            typer.echo(f"  {name}  {item['score']:.4f}{extra}")
+
+
 def _fail(exc: ZooError) -> None:
     message = " ".join(str(exc).split("\n")) if str(exc) else type(exc).__name__
     sys.stderr.write(f"Error: {message}\n")

@@ -1,0 +1,117 @@
+"""The recipe contract: what a plugin supplies so the engine can train, evaluate and predict with its model.
+
+A recipe subclasses `Recipe` and is registered as `RecipeSpec(factory="pkg.mod:MyRecipe", ...)`. The engine
+owns devices, precision, the loop, checkpoints, distribution and the run folder; the recipe owns the task.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zoo.engine.config import TrainConfig
+
+
+@dataclass
+class Data:
+    """Datasets for one run. `info` goes into the run's config.json: labels, preprocessing, fingerprint."""
+
+    train: Any
+    val: Any | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    collate: Any = None
+
+
+class Recipe:
+    """Override `loss` and `metrics`; the rest has defaults that follow the recipe's settings."""
+
+    #: convolutional models get channels_last on CUDA
+    convolutional = False
+
+    def __init__(
+        self, config: TrainConfig, *, model: Any, dataset: Any, data_dir: Path | None, recipe: Any = None
+    ) -> None:
+        self.config = config
+        self.model_spec = model
+        self.dataset_spec = dataset
+        self.data_dir = data_dir
+        self.spec = recipe
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.config.options
+
+    # Data and model ---------------------------------------------------------------------------------------
+
+    def build_data(self) -> Data:
+        """The dataset adapter's output for `data_dir`."""
+        return self.dataset_spec.build(data_dir=self.data_dir)
+
+    def model_args(self, data: Data) -> dict[str, Any]:
+        """Arguments that depend on the data (e.g. the number of classes); recorded in config.json."""
+        return {}
+
+    def build_model(self, args: dict[str, Any]) -> Any:
+        return self.model_spec.build(**args)
+
+    # Training ---------------------------------------------------------------------------------------------
+
+    def loss(self, model: Any, batch: Any) -> Any:
+        """The training loss of one batch (already on the device)."""
+        raise NotImplementedError
+
+    def metrics(self, model: Any, batch: Any) -> dict[str, tuple[float, float]]:
+        """Per batch: metric -> (numerator, denominator); the engine sums both over batches and ranks."""
+        raise NotImplementedError
+
+    def finalize(self, values: dict[str, float]) -> dict[str, float]:
+        """Turn the summed ratios into the reported metrics (e.g. rmse = sqrt(mse))."""
+        return values
+
+    def to_device(self, batch: Any, device: Any) -> Any:
+        import torch
+
+        if isinstance(batch, torch.Tensor):
+            return batch.to(device, non_blocking=True)
+        if isinstance(batch, (list, tuple)):
+            return type(batch)(self.to_device(b, device) for b in batch)
+        if isinstance(batch, dict):
+            return {k: self.to_device(v, device) for k, v in batch.items()}
+        return batch
+
+    def configure_optimizers(self, model: Any, steps_per_epoch: int) -> tuple[Any, Any]:
+        """The optimizer and a per-step scheduler (or None), from the settings."""
+        import torch
+
+        cfg = self.config
+        params = [p for p in model.parameters() if p.requires_grad]
+        if cfg.optimizer == "sgd":
+            opt = torch.optim.SGD(
+                params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
+            )
+        elif cfg.optimizer == "adam":
+            opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        else:
+            opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        total = max(1, cfg.epochs * steps_per_epoch)
+        if cfg.scheduler == "onecycle":
+            pct = min(0.5, max(0.05, cfg.warmup_epochs / cfg.epochs)) if cfg.warmup_epochs else 0.25
+            return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=pct)
+        if cfg.scheduler == "cosine":
+            warmup = int(cfg.warmup_epochs * steps_per_epoch)
+
+            def factor(step: int) -> float:
+                if step < warmup:
+                    return (step + 1) / warmup
+                return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+            return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return opt, None
+
+    # Inference --------------------------------------------------------------------------------------------
+
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """One output per input: top-k classes, a transcript, or items; rendered by the plugin's task."""
+        raise NotImplementedError(f"the recipe {type(self).__name__} does not predict")
