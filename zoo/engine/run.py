@@ -124,6 +124,9 @@ def train(
     }
     config = _config(rspec, flags, dict(sets or {}))
     choose_precision(config.precision, choose_device(config.device, Dist()))  # refuse before any work
+    metric = config.best_metric.lstrip("-")
+    if metric and rspec.metrics and metric not in rspec.metrics:
+        raise UsageError(f"best_metric '{metric}' is not a metric of recipe '{rspec.name}': {', '.join(rspec.metrics)}")
     if data_dir is not None and not Path(data_dir).exists():
         raise UsageError(f"--data-dir {data_dir} does not exist")
     _check_processes(nproc, nnodes, node_rank, rdzv_endpoint, config.device)

@@ -26,6 +26,8 @@ from zoo.engine.sampler import ResumableSampler
 from zoo.errors import UsageError, ZooError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
+# The loop's position and history, saved in every checkpoint.
+STATE_KEYS = ("epoch", "batch", "global_step", "epoch_first_step", "history", "best", "best_weights")
 
 
 class TrainingInterrupted(ZooError):
@@ -217,7 +219,15 @@ class Trainer:
         if self.cfg.compile:
             train_model = torch.compile(train_model)
 
-        state = {"epoch": 0, "batch": 0, "global_step": 0, "history": [], "best": None, "best_weights": None}
+        state = {
+            "epoch": 0,
+            "batch": 0,
+            "global_step": 0,
+            "epoch_first_step": 0,
+            "history": [],
+            "best": None,
+            "best_weights": None,
+        }
         if self.resume:
             ckpt = load_checkpoint(self.out / CHECKPOINT)
             self._check_same_settings(ckpt.get("config", {}))
@@ -228,7 +238,7 @@ class Trainer:
             scaler.load_state_dict(ckpt["scaler"])
             if ema is not None and ckpt["ema"] is not None:
                 ema.load_state_dict(ckpt["ema"])
-            state.update({k: ckpt[k] for k in ("epoch", "batch", "global_step", "history", "best", "best_weights")})
+            state.update({k: ckpt[k] for k in STATE_KEYS})
             set_rng_state(ckpt["rng"])
             self.log.info("resumed from %s at epoch %d, batch %d", CHECKPOINT, state["epoch"] + 1, state["batch"])
         else:
@@ -247,7 +257,7 @@ class Trainer:
                     "ema": ema.state_dict() if ema is not None else None,
                     "rng": rng_state(),
                     "config": self._settings(),
-                    **{k: state[k] for k in ("epoch", "batch", "global_step", "history", "best", "best_weights")},
+                    **{k: state[k] for k in STATE_KEYS},
                 },
             )
             where = (
@@ -266,7 +276,9 @@ class Trainer:
             while state["epoch"] < self.cfg.epochs:
                 epoch = state["epoch"]
                 sampler.set_position(epoch, state["batch"] * self.cfg.batch_size)
-                epoch_started, steps_before = time.perf_counter(), state["global_step"]
+                epoch_started = time.perf_counter()
+                if state["batch"] == 0:
+                    state["epoch_first_step"] = state["global_step"]
                 self._train_epoch(
                     train_model,
                     train_loader,
@@ -287,7 +299,7 @@ class Trainer:
                         "epoch": epoch + 1,
                         **metrics,
                         "train_seconds": round(train_seconds, 4),
-                        "steps": state["global_step"] - steps_before,
+                        "steps": state["global_step"] - state["epoch_first_step"],
                     }
                 )
                 self.log.info("epoch %d/%d: %s", epoch + 1, self.cfg.epochs, json.dumps(metrics))
@@ -419,7 +431,7 @@ class Trainer:
             return True
         name, sign = (key[1:], -1.0) if key.startswith("-") else (key, 1.0)
         if name not in metrics:
-            raise ZooError(f"best_metric '{name}' is not among the recipe's metrics: {', '.join(metrics)}")
+            raise UsageError(f"best_metric '{name}' is not among the recipe's metrics: {', '.join(metrics)}")
         score = sign * metrics[name]
         if state["best"] is None or score > state["best"]["score"]:
             state["best"] = {"score": score, "epoch": len(state["history"]), "metrics": metrics}

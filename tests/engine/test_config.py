@@ -1,0 +1,46 @@
+import pytest
+
+from zoo.engine.config import build_config, parse_sets
+from zoo.errors import UsageError
+
+RECIPE = {"epochs": 5, "batch_size": 32, "lr": 0.01, "hidden": 32, "label_smoothing": 0.0}
+
+
+def test_precedence_and_types():
+    cfg = build_config(RECIPE, {"epochs": 7, "lr": None}, {"lr": "0.5", "hidden": "64", "nesterov": "true"})
+    assert (cfg.epochs, cfg.lr, cfg.batch_size, cfg.nesterov) == (7, 0.5, 32, True)
+    assert cfg.options == {"hidden": 64, "label_smoothing": 0.0}
+    assert build_config(RECIPE, {}, {"label_smoothing": "0.1"}).options["label_smoothing"] == 0.1
+
+
+def test_unknown_key_lists_the_valid_ones():
+    with pytest.raises(UsageError, match=r"unknown setting 'hiden'. Did you mean 'hidden'\? Valid settings: .*lr"):
+        build_config(RECIPE, {}, {"hiden": "3"})
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        ({"lr": "fast"}, "--set lr=fast: expected float"),
+        ({"epochs": "2.5"}, "--set epochs=2.5: expected int"),
+        ({"nesterov": "maybe"}, "--set nesterov=maybe: expected bool"),
+        ({"hidden": "wide"}, "--set hidden=wide: expected int"),
+        ({"epochs": "0"}, "--epochs must be at least 1"),
+        ({"lr": "-0.1"}, "--lr must be positive"),
+        ({"batch_size": "0"}, "--batch-size must be at least 1"),
+        ({"grad_accum": "0"}, "grad_accum must be at least 1"),
+        ({"ema_decay": "1.0"}, r"ema_decay must be in \[0, 1\)"),
+        ({"optimizer": "lion"}, "optimizer must be one of sgd, adamw, adam"),
+        ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps"),
+        ({"precision": "int8"}, "precision must be one of"),
+    ],
+)
+def test_impossible_values_are_refused(sets, message):
+    with pytest.raises(UsageError, match=message):
+        build_config(RECIPE, {}, sets)
+
+
+def test_parse_sets():
+    assert parse_sets(["a=1", " b = x=y "]) == {"a": "1", "b": "x=y"}
+    with pytest.raises(UsageError, match="KEY=VALUE"):
+        parse_sets(["novalue"])

@@ -1,0 +1,161 @@
+"""`zoo train`, `zoo eval` and `zoo predict` as a user runs them, including kills, Ctrl-C and two-process DDP."""
+
+import json
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from test_cli import assert_clean_error
+from zoo_fixtures import ZOO
+
+# Long enough (about 3,500 steps) that a kill lands mid-run; each checkpoint is logged to train.log.
+LONG = ["train", "tiny_mlp", "--epochs", "20", "--batch-size", "8", "--checkpoint-every", "25", "--quiet"]
+
+
+@pytest.fixture
+def site(plugin_sites):
+    return [plugin_sites("zoo-tinyplug")]
+
+
+def same_weights(a, b) -> bool:
+    x, y = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+def history(run):
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k != "train_seconds"} for row in rows]
+
+
+def start_and_wait_for(args, out, site, zoo_env, pattern):
+    """Start `zoo train` and return it once train.log matches `pattern` (it must not finish first)."""
+    env = dict(zoo_env, PYTHONPATH=str(site[0]))
+    proc = subprocess.Popen(
+        [str(ZOO), *args, "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 240
+    log = out / "train.log"
+    while time.monotonic() < deadline:
+        if log.exists() and re.search(pattern, log.read_text()):
+            return proc
+        assert proc.poll() is None, f"training ended before the signal: {proc.communicate()}"
+        time.sleep(0.002)
+    proc.kill()
+    raise AssertionError("no checkpoint appeared in time")
+
+
+def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(run_zoo, site, zoo_env, tmp_path):
+    straight = run_zoo(*LONG, "--out", str(tmp_path / "straight"), sites=site)
+    assert straight.returncode == 0, straight.stderr
+    killed = tmp_path / "killed"
+    proc = start_and_wait_for(LONG, killed, site, zoo_env, r"checkpoint saved at epoch [3-9], batch \d+")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    log = (killed / "train.log").read_text()
+    assert "done in" not in log and not (killed / "model.safetensors").exists()
+    resumed = run_zoo(*LONG, "--out", str(killed), "--resume", sites=site)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resumed from" in (killed / "train.log").read_text()
+    assert same_weights(tmp_path / "straight", killed)
+    assert history(tmp_path / "straight") == history(killed)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(run_zoo, site, zoo_env, tmp_path):
+    out = tmp_path / "interrupted"
+    proc = start_and_wait_for(LONG, out, site, zoo_env, r"checkpoint saved at epoch 2, batch \d+")
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr
+    assert "interrupted: checkpoint saved at epoch" in stderr and "--resume" in stderr
+    assert "Traceback" not in stderr
+    straight = run_zoo(*LONG, "--out", str(tmp_path / "straight"), sites=site)
+    resumed = run_zoo(*LONG, "--out", str(out), "--resume", sites=site)
+    assert straight.returncode == resumed.returncode == 0, resumed.stderr
+    assert same_weights(tmp_path / "straight", out)
+
+
+def test_two_cpu_processes_with_ddp(run_zoo, site, tmp_path):
+    out = tmp_path / "ddp"
+    proc = run_zoo("train", "tiny_mlp", "--nproc", "2", "--out", str(out), "--json", sites=site)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["run_dir"] == str(out) and result["metrics"]["accuracy"] > 0.8
+    log = (out / "train.log").read_text()
+    assert re.search(r"weights identical on all 2 ranks: sha256 [0-9a-f]{64}", log)
+    config = json.loads((out / "config.json").read_text())
+    assert config["distributed"]["world_size"] == 2
+    assert config["distributed"]["weights_sha256"] in log
+    visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    assert visible == ["checkpoints", "config.json", "metrics.json", "metrics.jsonl", "model.safetensors", "train.log"]
+    assert log.count("start tiny-fit") == 1  # only rank 0 writes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]
+
+
+def test_train_eval_predict_json(run_zoo, site, tmp_path):
+    out = tmp_path / "run"
+    trained = run_zoo("train", "tiny_mlp", "--out", str(out), "--json", "--epochs", "2", sites=site)
+    assert trained.returncode == 0, trained.stderr
+    result = json.loads(trained.stdout)
+    assert set(result) == {"run_dir", "model", "recipe", "dataset", "epochs", "metrics", "seconds"}
+    assert (result["model"], result["recipe"], result["dataset"], result["epochs"]) == (
+        "tiny_mlp",
+        "tiny-fit",
+        "tiny-digits",
+        2,
+    )
+    evaluated = json.loads(run_zoo("eval", str(out), "--json", sites=site).stdout)
+    assert set(evaluated) == {"model", "dataset", "metrics"}
+    assert evaluated["metrics"]["accuracy"] == result["metrics"]["accuracy"]
+    from sklearn.datasets import load_digits
+
+    x, _ = load_digits(return_X_y=True)
+    sample = tmp_path / "digit.csv"
+    sample.write_text(",".join(str(int(v)) for v in x[1600]))
+    predicted = json.loads(run_zoo("predict", str(out), str(sample), "--top", "3", "--json", sites=site).stdout)
+    assert [row["input"] for row in predicted] == [str(sample)]
+    [row] = predicted
+    assert len(row["output"]) == 3 and set(row["output"][0]) == {"label", "score"}
+    assert row["output"][0]["score"] >= row["output"][1]["score"] >= row["output"][2]["score"]
+    human = run_zoo("predict", str(out), str(sample), sites=site)
+    assert human.returncode == 0 and str(sample) in human.stdout
+
+
+def test_progress_bar_on_stderr(run_zoo, site, tmp_path):
+    proc = run_zoo("train", "tiny_mlp", "--epochs", "1", "--out", str(tmp_path / "p"), sites=site)
+    assert proc.returncode == 0
+    assert "samples/s" in proc.stderr and "epoch 1/1" in proc.stderr and "loss" in proc.stderr
+    assert "run folder" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--lr", "-0.1"], "--lr must be positive"),
+        (["--batch-size", "5000", "--set", "drop_last=true"], "no batch would remain"),
+        (["--device", "cuda"], "no CUDA GPU is visible"),
+        (["--nproc", "4096"], "more than the"),
+        (["--set", "hiden=64"], "Did you mean 'hidden'?"),
+        (["--set", "lr=fast"], "expected float"),
+        (["--recipe", "nope"], "unknown recipe 'nope'"),
+        (["--dataset", "nope"], "unknown dataset 'nope'"),
+        (["--data-dir", "/nonexistent/zoo"], "does not exist"),
+    ],
+)
+def test_impossible_values_exit_2_before_any_work(run_zoo, site, tmp_path, args, message):
+    out = tmp_path / "never"
+    assert_clean_error(run_zoo("train", "tiny_mlp", "--out", str(out), *args, sites=site), 2, message)
+    assert not out.exists()
+
+
+def test_model_without_a_recipe(run_zoo):
+    assert_clean_error(run_zoo("train", "wav2vec2_large", "--epochs", "1"), 2, "no plugin provides a training recipe")
+
+
+def test_eval_of_a_folder_that_is_not_a_run(run_zoo, tmp_path):
+    assert_clean_error(run_zoo("eval", str(tmp_path)), 2, "is not a run folder")
