@@ -31,6 +31,7 @@ bench: setup
 	$(PIP) --no-build-isolation -e '.[dev,bench]'
 	$(PY) bench/cli_startup.py
 	$(PY) bench/pull.py
+	$(PY) bench/train_overhead.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

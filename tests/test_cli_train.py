@@ -96,6 +96,83 @@ def test_two_cpu_processes_with_ddp(run_zoo, site, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]
 
 
+def test_two_nodes_on_one_machine(site, zoo_env, tmp_path):
+    """Multi-node flags for real: two torchrun agents meet at one c10d rendezvous endpoint on 127.0.0.1."""
+    from zoo_fixtures import free_port
+
+    endpoint = f"127.0.0.1:{free_port()}"
+    env = dict(zoo_env, PYTHONPATH=str(site[0]))
+    out = tmp_path / "multinode"
+    nodes = [
+        subprocess.Popen(
+            [
+                str(ZOO),
+                "train",
+                "tiny_mlp",
+                "--nnodes",
+                "2",
+                "--node-rank",
+                str(rank),
+                "--rdzv-endpoint",
+                endpoint,
+                "--out",
+                str(out),
+                "--quiet",
+                "--json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in (0, 1)
+    ]
+    outputs = [node.communicate(timeout=300) for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs
+    assert json.loads(outputs[0][0])["metrics"]["accuracy"] > 0.8
+    assert json.loads(outputs[1][0]) == {"run_dir": str(out), "node_rank": 1}
+    assert "weights identical on all 2 ranks" in (out / "train.log").read_text()
+
+
+def test_compile(run_zoo, site, tmp_path):
+    proc = run_zoo(
+        "train", "tiny_mlp", "--compile", "--epochs", "1", "--out", str(tmp_path / "c"), "--json", sites=site
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["accuracy"] > 0.5
+    assert json.loads((tmp_path / "c" / "config.json").read_text())["settings"]["compile"] is True
+
+
+def test_gpu_check_script_runs(tmp_path):
+    """bench/gpu_check.sh is for a GPU machine; a tiny CPU run keeps it from rotting between loans."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run(
+        [
+            "bash",
+            str(root / "bench" / "gpu_check.sh"),
+            "--device",
+            "cpu",
+            "--steps",
+            "2",
+            "--batch",
+            "2",
+            "--size",
+            "32",
+            "--bank",
+            "4",
+            "--precision",
+            "fp32",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"zoo engine\s+\d+", proc.stdout) and "engine / hand throughput" in proc.stdout
+
+
 def test_train_eval_predict_json(run_zoo, site, tmp_path):
     out = tmp_path / "run"
     trained = run_zoo("train", "tiny_mlp", "--out", str(out), "--json", "--epochs", "2", sites=site)
@@ -145,6 +222,8 @@ def test_progress_bar_on_stderr(run_zoo, site, tmp_path):
         (["--recipe", "nope"], "unknown recipe 'nope'"),
         (["--dataset", "nope"], "unknown dataset 'nope'"),
         (["--data-dir", "/nonexistent/zoo"], "does not exist"),
+        (["--precision", "fp16", "--device", "cpu"], "fp16 needs a CUDA GPU"),
+        (["--nnodes", "2"], "needs --rdzv-endpoint"),
     ],
 )
 def test_impossible_values_exit_2_before_any_work(run_zoo, site, tmp_path, args, message):

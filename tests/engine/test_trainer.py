@@ -95,3 +95,14 @@ def test_refusals_before_any_work(tiny, tmp_path):
     with pytest.raises(UsageError, match="best_metric 'acuracy' is not a metric of recipe 'tiny-fit': accuracy, loss"):
         fit(tmp_path, "typo", epochs=1, sets={"best_metric": "acuracy"})
     assert not (tmp_path / "run").exists()
+
+
+def test_weights_digest_covers_scalar_buffers():
+    from torch import nn
+
+    from zoo.engine.trainer import weights_digest
+
+    bn = nn.BatchNorm1d(3)
+    before = weights_digest(bn)
+    bn.num_batches_tracked += 1  # a 0-dim integer buffer
+    assert weights_digest(bn) != before and len(before) == 64

@@ -99,13 +99,16 @@ def seed_everything(seed: int, deterministic: bool) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    else:  # speed over bitwise reproducibility: let cuDNN pick the fastest kernels
+        torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.benchmark = True
 
 
 def weights_digest(model: torch.nn.Module) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -356,11 +359,16 @@ class Trainer:
             if progress
             else None
         )
+        # The loader yields CPU tensors: the default to_device is work only for another device.
+        move = device.type != "cpu" or type(recipe).to_device is not Recipe.to_device
+        scale = scaler.scale if scaler.is_enabled() else None
         for batch in loader:
-            batch = recipe.to_device(batch, device)
+            if move:
+                batch = recipe.to_device(batch, device)
             with autocast:
                 loss = recipe.loss(model, batch)
-            scaler.scale(loss / accum if accum > 1 else loss).backward()
+            scaled = loss / accum if accum > 1 else loss
+            (scale(scaled) if scale is not None else scaled).backward()
             pending += 1
             state["batch"] += 1
             if pending == accum:
@@ -385,11 +393,16 @@ class Trainer:
             progress.update(task, completed=state["batch"])
 
     def _step(self, model, optimizer, scheduler, scaler, ema, state) -> None:
-        if self.cfg.grad_clip:
-            scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
-        scaler.step(optimizer)
-        scaler.update()
+        if scaler.is_enabled():  # fp16: unscale for clipping, skip steps with inf/nan gradients
+            if self.cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            if self.cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), self.cfg.grad_clip)
+            optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         if scheduler is not None:
             scheduler.step()

@@ -1,0 +1,152 @@
+"""GPU check: resnet18 on synthetic ImageNet-shaped batches, bf16 autocast, channels_last, 200 timed steps.
+
+zoo's engine against a hand-written loop with the same settings; prints images/s and peak GPU memory.
+The images live on the device (a bank of random ones, indexed by the batch), so neither side pays for input.
+Run on a GPU machine: bash bench/gpu_check.sh   (a CPU smoke test: --device cpu --steps 2 --batch 2 --size 32)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+import torchvision
+
+from zoo.engine import Data, Recipe
+from zoo.engine.config import build_config
+from zoo.engine.trainer import RunInfo, Trainer
+from zoo.specs import DatasetSpec, ModelSpec
+
+
+class Indices(torch.utils.data.Dataset):
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> int:
+        return i
+
+
+class SyntheticImageNet(Recipe):
+    """Each sample is an index; the image and label come from a bank of random tensors on the device."""
+
+    convolutional = True
+
+    def build_data(self) -> Data:
+        steps, batch = self.options["steps"], self.config.batch_size
+        return Data(train=Indices(steps * batch), val=Indices(batch), info={"labels": list(range(1000))})
+
+    def bank(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        if not hasattr(self, "_bank"):
+            size, k = self.options["size"], self.options["bank"]
+            g = torch.Generator(device=device).manual_seed(0)
+            images = torch.randn(k, 3, size, size, device=device, generator=g)
+            self._bank = (
+                images.contiguous(memory_format=torch.channels_last),
+                torch.randint(0, 1000, (k,), device=device, generator=g),
+            )
+        return self._bank
+
+    def to_device(self, batch, device):
+        images, labels = self.bank(device)
+        index = batch.to(device, non_blocking=True) % len(labels)
+        return images[index], labels[index]
+
+    def loss(self, model, batch):
+        images, labels = batch
+        return F.cross_entropy(model(images), labels)
+
+    def metrics(self, model, batch):
+        images, labels = batch
+        return {"accuracy": ((model(images).argmax(1) == labels).sum().item(), len(labels))}
+
+
+def engine_run(args: argparse.Namespace, out: Path) -> tuple[float, int]:
+    model_spec = ModelSpec(
+        name="resnet18", task="image-classification", factory=torchvision.models.resnet18, plugin="bench"
+    )
+    data_spec = DatasetSpec(name="synthetic-imagenet", task="image-classification", factory=lambda: None)
+    options = {"steps": args.steps, "size": args.size, "bank": args.bank}
+    config = build_config(
+        {**options, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "num_workers": 0},
+        {"epochs": 2, "batch_size": args.batch, "device": args.device, "precision": args.precision},
+        {"deterministic": "false", "checkpoint_every": "0", "log_every": "1000000"},
+    )
+    recipe = SyntheticImageNet(config, model=model_spec, dataset=data_spec, data_dir=None)
+    info = RunInfo("resnet18", "gpu-check", "synthetic-imagenet", "bench", None, "image-classification", {})
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    Trainer(recipe, info, out, quiet=True).fit()
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    steady = rows[-1]  # the first epoch warms up (cuDNN autotuning, allocator)
+    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
+    return steady["steps"] * args.batch / steady["train_seconds"], peak
+
+
+def hand_run(args: argparse.Namespace) -> tuple[float, int]:
+    device = torch.device(args.device if args.device != "auto" else "cuda")
+    torch.backends.cudnn.benchmark = True
+    model = torchvision.models.resnet18().to(device, memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    g = torch.Generator(device=device).manual_seed(0)
+    images = torch.randn(args.bank, 3, args.size, args.size, device=device, generator=g)
+    images = images.contiguous(memory_format=torch.channels_last)
+    labels = torch.randint(0, 1000, (args.bank,), device=device, generator=g)
+    dtype = {"bf16": torch.bfloat16, "fp32": None, "auto": torch.bfloat16}[args.precision]
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+
+    def steps(n: int) -> None:
+        for i in range(n):
+            index = torch.arange(i * args.batch, (i + 1) * args.batch, device=device) % args.bank
+            with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
+                loss = F.cross_entropy(model(images[index]), labels[index])
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+
+    model.train()
+    steps(args.steps)  # warm-up, as the engine's first epoch
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    steps(args.steps)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - start
+    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
+    return args.steps * args.batch / seconds, peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--bank", type=int, default=1024, help="distinct random images kept on the device")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--precision", default="bf16", choices=("bf16", "fp32"))
+    args = parser.parse_args()
+    name = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
+    print(
+        f"resnet18, {args.batch} x 3x{args.size}x{args.size}, {args.precision}, channels_last, "
+        f"{args.steps} timed steps on {name} (torch {torch.__version__})"
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        hand, hand_peak = hand_run(args)
+        engine, engine_peak = engine_run(args, Path(tmp) / "run")
+    print(f"{'':<14}{'images/s':>12}{'peak GiB':>10}")
+    print(f"{'hand loop':<14}{hand:>12.0f}{hand_peak / 2**30:>10.2f}")
+    print(f"{'zoo engine':<14}{engine:>12.0f}{engine_peak / 2**30:>10.2f}")
+    print(f"engine / hand throughput: {engine / hand:.3f}")
+
+
+if __name__ == "__main__":
+    main()

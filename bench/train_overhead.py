@@ -1,0 +1,136 @@
+"""Steady-state step time of zoo's engine against a minimal hand-written PyTorch loop, for every recipe.
+
+Same model, batch size, in-memory data, threads and loss; runs alternate; the first epoch of each is a warm-up.
+Recipes come from the installed plugins, plus the test suite's fixture plugin (installed into a temporary dir).
+Run: .venv/bin/python bench/train_overhead.py [--epochs 4] [--rounds 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "plugins" / "zoo-tinyplug"
+
+
+def in_memory(data, limit: int):
+    """The first `limit` training samples as a list, so neither loop reads from disk."""
+    from zoo.engine import Data
+
+    samples = [data.train[i] for i in range(min(limit, len(data.train)))]
+    return Data(train=samples, val=samples[: max(1, len(samples) // 10)], info=data.info, collate=data.collate)
+
+
+def hand_loop(recipe, data, args, epochs: int) -> list[float]:
+    """What one writes by hand: DataLoader, forward, loss, backward, step, zero_grad, scheduler."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.manual_seed(recipe.config.seed)
+    model = recipe.build_model(args)
+    loader = DataLoader(data.train, batch_size=recipe.config.batch_size, shuffle=True, collate_fn=data.collate)
+    optimizer, scheduler = recipe.configure_optimizers(model, len(loader))
+    model.train()
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        for batch in loader:
+            loss = recipe.loss(model, batch)
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            if scheduler is not None:
+                scheduler.step()
+        times.append((time.perf_counter() - start) / len(loader))
+    return times
+
+
+def engine(recipe, data, out: Path, epochs: int) -> list[float]:
+    from zoo.engine.trainer import RunInfo, Trainer
+
+    recipe.build_data = lambda: data  # the same in-memory samples as the hand-written loop
+    info = RunInfo(
+        model=recipe.model_spec.name,
+        recipe=recipe.spec.name,
+        dataset=recipe.dataset_spec.name,
+        plugin=recipe.model_spec.plugin,
+        plugin_version=None,
+        task=recipe.model_spec.task,
+        overrides={},
+    )
+    Trainer(recipe, info, out, quiet=True).fit()
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    return [row["train_seconds"] / row["steps"] for row in rows]
+
+
+def measure(recipe_name: str, epochs: int, rounds: int, samples: int, work: Path) -> tuple[float, float]:
+    import torch
+
+    import zoo
+    from zoo.engine.run import _config, make_recipe, resolve
+
+    torch.set_num_threads(torch.get_num_threads())
+    rspec = zoo.get_registry().recipes.get(recipe_name)
+    mspec, rspec, dspec = resolve(rspec.model, rspec.qualified_name)
+    config = _config(rspec, {"epochs": epochs, "device": "cpu"}, {"num_workers": "0", "checkpoint_every": "0"})
+    base = make_recipe(rspec, mspec, dspec, config, None)
+    data = in_memory(base.build_data(), samples)
+    args = base.model_args(data)
+    hand_times, engine_times = [], []
+    for r in range(rounds):
+        hand_times += hand_loop(make_recipe(rspec, mspec, dspec, config, None), data, args, epochs)[1:]
+        engine_times += engine(
+            make_recipe(rspec, mspec, dspec, config, None), data, work / f"{recipe_name}-{r}", epochs
+        )[1:]
+    return statistics.median(engine_times), statistics.median(hand_times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=2048, help="training samples held in memory per recipe")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="zoo-bench-train-") as tmp:
+        site = Path(tmp) / "site"
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--no-deps",
+                "--no-index",
+                "--no-build-isolation",
+                "--target",
+                str(site),
+                str(FIXTURE),
+            ],
+            check=True,
+        )
+        sys.path.insert(0, str(site))
+        import torch
+
+        import zoo
+
+        zoo.reload()
+        names = sorted(r.qualified_name for r in zoo.get_registry().recipes.by_qualified.values())
+        print(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU, median step time over "
+            f"{args.rounds} x {args.epochs - 1} steady epochs"
+        )
+        print(f"{'recipe':<28}{'engine ms':>11}{'hand ms':>10}{'ratio':>8}{'target':>8}")
+        for name in names:
+            engine_s, hand_s = measure(name, args.epochs, args.rounds, args.samples, Path(tmp))
+            print(f"{name:<28}{engine_s * 1e3:>11.3f}{hand_s * 1e3:>10.3f}{engine_s / hand_s:>8.3f}{'<= 1.05':>8}")
+
+
+if __name__ == "__main__":
+    main()
