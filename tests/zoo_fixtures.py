@@ -199,3 +199,52 @@ def make_run(tmp_path: Path):
         return folder, model
 
     return make
+
+
+def write_cifar10(folder: Path, per_batch: int = 20, seed: int = 0) -> Path:
+    """A small CIFAR-10 in the real python layout: pickled dicts with bytes keys, protocol 2."""
+    import pickle
+
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    root = folder / "cifar-10-batches-py"
+    root.mkdir(parents=True)
+    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        labels = [int(i % 10) for i in range(per_batch)]
+        # Each class gets its own mean colour, so a model can learn something in a few steps.
+        data = np.stack([np.clip(rng.normal(25 * label, 20, 3072), 0, 255) for label in labels]).astype(np.uint8)
+        batch = {
+            b"batch_label": name.encode(),
+            b"labels": labels,
+            b"data": data,
+            b"filenames": [f"{name}_{i}.png".encode() for i in range(per_batch)],
+        }
+        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
+    (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": names, b"num_vis": 3072}, protocol=2))
+    return root
+
+
+@pytest.fixture
+def mini_cifar(tmp_path: Path) -> Path:
+    """The --data-dir of a 100 + 20 image CIFAR-10 in the real format."""
+    write_cifar10(tmp_path / "cifar")
+    return tmp_path / "cifar"
+
+
+def write_image_folder(
+    folder: Path, classes: dict[str, tuple[int, int, int]], per_class: int = 6, mode: str = "RGB"
+) -> Path:
+    """One sub-folder of generated PNGs per class, each class a colour plus noise."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, colour in classes.items():
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 15, (24, 24, 3)), 0, 255).astype(np.uint8)
+            suffix = "jpg" if mode == "CMYK" else "png"  # PNG has no CMYK; JPEG is where CMYK files come from
+            Image.fromarray(pixels).convert(mode).save(folder / name / f"{i}.{suffix}")
+    return folder

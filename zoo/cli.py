@@ -329,6 +329,7 @@ def train(
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting: KEY=VALUE (repeatable).", metavar="KEY=VALUE")
     ] = None,
+    download: Annotated[bool, typer.Option("--download", help="Let the dataset download its files (online).")] = False,
     out: Annotated[str | None, typer.Option(help="The run folder (default: runs/RECIPE).", metavar="DIR")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
@@ -351,7 +352,7 @@ def train(
         compile=compile,
         seed=seed,
         checkpoint_every=checkpoint_every,
-        sets=parse_sets(set_ or []),
+        sets={**parse_sets(set_ or []), **({"download": "true"} if download else {})},
         out=out,
         resume=resume,
         quiet=quiet or as_json,

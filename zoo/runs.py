@@ -62,7 +62,8 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
     ):
         raise UsageError(f"{folder / METRICS} must map metric names to finite numbers, got {metrics!r:.80}")
     check_safetensors(folder / WEIGHTS)
-    return Run(folder=folder, config=config, metrics=metrics)
+    # metrics.json also records which epoch they come from; that is not a metric to publish.
+    return Run(folder=folder, config=config, metrics={k: v for k, v in metrics.items() if k != "epoch"})
 
 
 def write_json(path: Path, data: Any) -> Path:

@@ -240,10 +240,19 @@ def load_for_inference(
         model = recipe.build_model(config.get("model_args", {}))
         load_into(model, read_state_dict(Path(target) / "model.safetensors"), f"{mspec.name} ({target})")
     else:
-        mspec, rspec, dspec = resolve(registry.model(target).qualified_name, None, dataset)
+        from zoo.hub import download
+        from zoo.runs import is_zoo_config
+
+        pulled = download(target, hub=hub, allow_pickle=allow_pickle)  # verified; create_model re-uses the cache
+        config = pulled.config if is_zoo_config(pulled.config) else {}
+        mspec, rspec, dspec = resolve(
+            registry.model(config.get("model") or target).qualified_name,
+            config.get("recipe"),
+            dataset or _dataset_of(config),
+        )
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
         model = zoo.create_model(target, pretrained=True, hub=hub, allow_pickle=allow_pickle)
-        config = {"model": mspec.name, "recipe": rspec.name}
+        config = {"model": mspec.name, "recipe": rspec.name, **config}
     from zoo.engine.trainer import Dist, choose_device
 
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), config

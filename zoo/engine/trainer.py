@@ -11,6 +11,7 @@ import math
 import os
 import random
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,6 +205,9 @@ class Trainer:
         train_loader, val_loader, sampler = self._loaders(data)
         model, model_args = self._model(data)
         self._open_log()
+        for warning in data.info.get("warnings", []) if self.dist.main else []:
+            self.log.info("warning: %s", warning)
+            sys.stderr.write(f"warning: {warning}\n")
         steps_per_epoch = max(1, math.ceil(len(train_loader) / self.cfg.grad_accum))
         optimizer, scheduler = self.recipe.configure_optimizers(model, steps_per_epoch)
         scaler = torch.amp.GradScaler(self.device.type, enabled=self.autocast_dtype == torch.float16)
@@ -348,6 +352,7 @@ class Trainer:
         )
         accum, pending = cfg.grad_accum, 0
         last_log, last_step = time.perf_counter(), state["global_step"]
+        loss = None  # a run resumed at the very end of an epoch has no batch left in it
         task = (
             progress.add_task(
                 f"epoch {state['epoch'] + 1}/{cfg.epochs}",
@@ -389,8 +394,11 @@ class Trainer:
                 last_log, last_step = now, state["global_step"]
         if pending:  # a last partial accumulation at the end of the epoch still updates the weights
             self._step(model, optimizer, scheduler, scaler, ema, state)
-        if task is not None:
-            progress.update(task, completed=state["batch"])
+        if task is not None:  # the epoch's last figures, also for epochs shorter than log_every
+            seconds = max(time.perf_counter() - last_log, 1e-9)
+            rate = (state["global_step"] - last_step) * cfg.batch_size * accum / seconds * self.dist.world
+            shown = {"loss": loss.item()} if loss is not None else {}
+            progress.update(task, completed=state["batch"], **shown, **({"rate": rate} if rate else {}))
 
     def _step(self, model, optimizer, scheduler, scaler, ema, state) -> None:
         if scaler.is_enabled():  # fp16: unscale for clipping, skip steps with inf/nan gradients

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoo
-from zoo.specs import ModelSpec
+from zoo.specs import ModelSpec, RecipeSpec
 
 
 @zoo.hookimpl
@@ -16,5 +16,25 @@ def register_models(register) -> None:
             kwargs={"num_classes": 10, "in_channels": 3},
             description="PyTorch's CIFAR-10 tutorial CNN: conv 6-16, fc 120-84 (32x32 inputs)",
             metadata={"input_size": [3, 32, 32]},
+            default_recipe="cnn-cifar10",
+        )
+    )
+
+
+@zoo.hookimpl
+def register_recipes(register) -> None:
+    from zoo_cnn.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS
+
+    register(
+        RecipeSpec(
+            name="cnn-cifar10",
+            model="cnn",
+            dataset="cifar10",
+            task="image-classification",
+            description="SGD + Nesterov, OneCycle, label smoothing, on-device random crop and flip",
+            cpu_defaults=CPU_DEFAULTS,
+            gpu_defaults=GPU_DEFAULTS,
+            metrics=("accuracy", "top5", "loss"),
+            factory="zoo_cnn.recipe:CNNRecipe",
         )
     )

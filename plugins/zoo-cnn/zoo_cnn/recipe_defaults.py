@@ -1,0 +1,18 @@
+"""The cnn-cifar10 recipe's settings on CPU and on GPU (plain data: registering them imports no torch)."""
+
+COMMON = {
+    "optimizer": "sgd",
+    "momentum": 0.9,
+    "nesterov": True,
+    "weight_decay": 5e-4,
+    "scheduler": "onecycle",
+    "label_smoothing": 0.1,
+    "crop_padding": -1,
+    "flip": "auto",
+    "size": 32,
+    "download": False,
+    "val_split": 0.2,
+    "best_metric": "accuracy",
+}
+CPU_DEFAULTS = {**COMMON, "epochs": 20, "batch_size": 128, "lr": 0.1, "num_workers": 0}
+GPU_DEFAULTS = {**COMMON, "epochs": 30, "batch_size": 512, "lr": 0.4}

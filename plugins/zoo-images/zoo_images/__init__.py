@@ -1,0 +1,39 @@
+"""zoo plugin `images`: image-classification dataset adapters that any image model's recipe can name."""
+
+from __future__ import annotations
+
+import zoo
+from zoo.specs import DatasetSpec
+
+TASK = "image-classification"
+
+
+@zoo.hookimpl
+def register_datasets(register) -> None:
+    register(
+        DatasetSpec(
+            name="cifar10",
+            task=TASK,
+            factory="zoo_images.cifar10:load",
+            formats=("cifar-10-batches-py",),
+            description="CIFAR-10 from its python batches (data_batch_1..5, test_batch, batches.meta)",
+        )
+    )
+    register(
+        DatasetSpec(
+            name="imagefolder",
+            task=TASK,
+            factory="zoo_images.imagefolder:load",
+            formats=("png", "jpeg", "bmp", "webp"),
+            description="One folder per class; train/ and val/ folders, or a split ratio",
+        )
+    )
+    register(
+        DatasetSpec(
+            name="digits",
+            task=TASK,
+            factory="zoo_images.digits:load",
+            formats=("scikit-learn",),
+            description="scikit-learn's bundled 8x8 digits (1,797 real images), upsampled to 32x32 RGB, fixed split",
+        )
+    )

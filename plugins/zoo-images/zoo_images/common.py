@@ -1,0 +1,74 @@
+"""What every image adapter returns: uint8 image tensors N x 3 x H x W with labels, plus their metadata."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import TensorDataset
+
+from zoo.engine import Data
+from zoo.errors import UsageError, ZooError
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def fingerprint(*tensors: torch.Tensor) -> str:
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def image_data(
+    train: tuple[torch.Tensor, torch.Tensor],
+    val: tuple[torch.Tensor, torch.Tensor] | None,
+    labels: list[str],
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    **info: Any,
+) -> Data:
+    """Data with the preprocessing that training, evaluation and prediction all apply."""
+    size = int(train[0].shape[-1])
+    preprocessing = {
+        "size": size,
+        "mean": [round(m, 4) for m in mean],
+        "std": [round(s, 4) for s in std],
+        "resize": "bilinear",
+    }
+    parts = [*train, *(val or ())]
+    return Data(
+        train=TensorDataset(*train),
+        val=TensorDataset(*val) if val else None,
+        info={"labels": labels, "preprocessing": preprocessing, "fingerprint": fingerprint(*parts), **info},
+    )
+
+
+def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel mean and std of uint8 images, as fractions of 255."""
+    x = images.float().div_(255).transpose(0, 1).reshape(3, -1)
+    return tuple(x.mean(1).tolist()), tuple(x.std(1).clamp_min(1e-3).tolist())
+
+
+def require_dir(data_dir: Path | None, name: str, hint: str) -> Path:
+    if data_dir is None:
+        raise UsageError(f"{name} needs --data-dir: {hint}")
+    path = Path(data_dir)
+    if not path.is_dir():
+        raise UsageError(f"--data-dir {path} is not a folder: {hint}")
+    return path
+
+
+def load_image(path: str | Path, size: int) -> torch.Tensor:
+    """An image file as uint8 3 x size x size: any mode (grayscale, CMYK, palette, alpha) converted to RGB."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ZooError(f"cannot read the image {path}: {exc}") from None
+    return data.view(size, size, 3).permute(2, 0, 1).contiguous()
