@@ -32,6 +32,7 @@ bench: setup
 	$(PY) bench/cli_startup.py
 	$(PY) bench/pull.py
 	$(PY) bench/train_overhead.py
+	$(PY) bench/cnn_throughput.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache
