@@ -1,6 +1,9 @@
-"""GPU check: resnet18 on synthetic ImageNet-shaped batches, bf16 autocast, channels_last, 200 timed steps.
+"""GPU check: resnet18 training and resnet50 fine-tuning throughput on synthetic ImageNet-shaped batches, bf16
+autocast, channels_last, 200 timed steps each.
 
-zoo's engine against a hand-written loop with the same settings; prints images/s and peak GPU memory.
+zoo's engine against a hand-written loop in the style of torchvision's reference scripts, with the same settings;
+prints images/s and peak GPU memory. (Fine-tuning runs the same arithmetic as training from scratch: the
+weights' values do not change the speed, so both start from random weights and nothing is downloaded.)
 The images live on the device (a bank of random ones, indexed by the batch), so neither side pays for input.
 Run on a GPU machine: bash bench/gpu_check.sh   (a CPU smoke test: --device cpu --steps 2 --batch 2 --size 32)
 """
@@ -68,32 +71,32 @@ class SyntheticImageNet(Recipe):
         return {"accuracy": ((model(images).argmax(1) == labels).sum().item(), len(labels))}
 
 
-def engine_run(args: argparse.Namespace, out: Path) -> tuple[float, int]:
+def engine_run(args: argparse.Namespace, arch: str, batch: int, out: Path) -> tuple[float, int]:
     model_spec = ModelSpec(
-        name="resnet18", task="image-classification", factory=torchvision.models.resnet18, plugin="bench"
+        name=arch, task="image-classification", factory=getattr(torchvision.models, arch), plugin="bench"
     )
     data_spec = DatasetSpec(name="synthetic-imagenet", task="image-classification", factory=lambda: None)
     options = {"steps": args.steps, "size": args.size, "bank": args.bank}
     config = build_config(
         {**options, "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "num_workers": 0},
-        {"epochs": 2, "batch_size": args.batch, "device": args.device, "precision": args.precision},
+        {"epochs": 2, "batch_size": batch, "device": args.device, "precision": args.precision},
         {"deterministic": "false", "checkpoint_every": "0", "log_every": "1000000"},
     )
     recipe = SyntheticImageNet(config, model=model_spec, dataset=data_spec, data_dir=None)
-    info = RunInfo("resnet18", "gpu-check", "synthetic-imagenet", "bench", None, "image-classification", {})
+    info = RunInfo(arch, "gpu-check", "synthetic-imagenet", "bench", None, "image-classification", {})
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     Trainer(recipe, info, out, quiet=True).fit()
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     steady = rows[-1]  # the first epoch warms up (cuDNN autotuning, allocator)
     peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
-    return steady["steps"] * args.batch / steady["train_seconds"], peak
+    return steady["steps"] * batch / steady["train_seconds"], peak
 
 
-def hand_run(args: argparse.Namespace) -> tuple[float, int]:
+def hand_run(args: argparse.Namespace, arch: str, batch: int) -> tuple[float, int]:
     device = torch.device(args.device if args.device != "auto" else "cuda")
     torch.backends.cudnn.benchmark = True
-    model = torchvision.models.resnet18().to(device, memory_format=torch.channels_last)
+    model = getattr(torchvision.models, arch)().to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     g = torch.Generator(device=device).manual_seed(0)
     images = torch.randn(args.bank, 3, args.size, args.size, device=device, generator=g)
@@ -105,7 +108,7 @@ def hand_run(args: argparse.Namespace) -> tuple[float, int]:
 
     def steps(n: int) -> None:
         for i in range(n):
-            index = torch.arange(i * args.batch, (i + 1) * args.batch, device=device) % args.bank
+            index = torch.arange(i * batch, (i + 1) * batch, device=device) % args.bank
             with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                 loss = F.cross_entropy(model(images[index]), labels[index])
             loss.backward()
@@ -122,13 +125,13 @@ def hand_run(args: argparse.Namespace) -> tuple[float, int]:
         torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
-    return args.steps * args.batch / seconds, peak
+    return args.steps * batch / seconds, peak
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--arch", default="resnet18:256,resnet50:128", help="ARCH:BATCH pairs, comma-separated")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--bank", type=int, default=1024, help="distinct random images kept on the device")
     parser.add_argument("--device", default="cuda")
@@ -136,16 +139,17 @@ def main() -> None:
     args = parser.parse_args()
     name = torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu"
     print(
-        f"resnet18, {args.batch} x 3x{args.size}x{args.size}, {args.precision}, channels_last, "
-        f"{args.steps} timed steps on {name} (torch {torch.__version__})"
+        f"3x{args.size}x{args.size} synthetic images, {args.precision}, channels_last, {args.steps} timed steps "
+        f"on {name} (torch {torch.__version__})"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        hand, hand_peak = hand_run(args)
-        engine, engine_peak = engine_run(args, Path(tmp) / "run")
-    print(f"{'':<14}{'images/s':>12}{'peak GiB':>10}")
-    print(f"{'hand loop':<14}{hand:>12.0f}{hand_peak / 2**30:>10.2f}")
-    print(f"{'zoo engine':<14}{engine:>12.0f}{engine_peak / 2**30:>10.2f}")
-    print(f"engine / hand throughput: {engine / hand:.3f}")
+    print(f"{'':<22}{'images/s':>12}{'peak GiB':>10}{'engine/hand':>13}")
+    for pair in args.arch.split(","):
+        arch, batch = pair.split(":")
+        with tempfile.TemporaryDirectory() as tmp:
+            hand, hand_peak = hand_run(args, arch, int(batch))
+            engine, engine_peak = engine_run(args, arch, int(batch), Path(tmp) / "run")
+        print(f"{arch + ' hand loop':<22}{hand:>12.0f}{hand_peak / 2**30:>10.2f}")
+        print(f"{arch + ' zoo engine':<22}{engine:>12.0f}{engine_peak / 2**30:>10.2f}{engine / hand:>13.3f}")
 
 
 if __name__ == "__main__":

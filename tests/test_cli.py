@@ -36,7 +36,14 @@ def test_list_table_and_json(run_zoo):
     assert by_name["resnet18"]["params"] == 11_689_512
     assert by_name["cnn"] == by_name["cnn"] | {"plugin": "cnn", "task": "image-classification", "params": 62006}
     pretrained = json.loads(run_zoo("list", "--pretrained", "--json").stdout)
-    assert [r["name"] for r in pretrained] == ["resnet18", "resnet34", "resnet50", "wav2vec2_base"]
+    assert [r["name"] for r in pretrained] == [
+        "resnet101",
+        "resnet152",
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "wav2vec2_base",
+    ]
     recsys = json.loads(run_zoo("list", "--task", "recommendation", "--json").stdout)
     assert [r["name"] for r in recsys] == ["mf", "ncf"]
     assert [r["name"] for r in json.loads(run_zoo("list", "resnet5*", "--json").stdout)] == ["resnet50"]

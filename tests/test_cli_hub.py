@@ -5,12 +5,9 @@ import re
 
 import pytest
 import torch
-import torchvision
-from safetensors.torch import save_file
 from test_cli import assert_clean_error
 
 import zoo
-from zoo.localhub import LocalHub
 
 SHA = re.compile(r"^[0-9a-f]{40}$")
 
@@ -149,30 +146,6 @@ def test_pin_records_commit_and_hashes_keeping_comments(run_zoo, published, olah
         assert f'"{file["path"]}" = "sha256:{file["sha256"]}"' in text
     assert json.loads(run_zoo("info", "cnn", "--json", env=env).stdout)["weights"][0]["pinned"] is True
     assert run_zoo("pull", "cnn.latest", env=env).returncode == 0
-
-
-@pytest.fixture(scope="module")
-def timm_resnet18(hub_root, tmp_path_factory):
-    """The Hub's timm/resnet18.tv_in1k as it is laid out: safetensors + a pickle copy + timm's config.json."""
-    torch.manual_seed(18)
-    model = torchvision.models.resnet18()
-    state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
-    folder = tmp_path_factory.mktemp("timm-resnet18")
-    save_file(state, folder / "model.safetensors")
-    torch.save(state, folder / "pytorch_model.bin")
-    config = {"architecture": "resnet18", "num_classes": 1000, "pretrained_cfg": {"tag": "tv_in1k"}}
-    local = LocalHub(hub_root)
-    local.create_repo("timm/resnet18.tv_in1k")
-    local.commit(
-        "timm/resnet18.tv_in1k",
-        {
-            "model.safetensors": folder / "model.safetensors",
-            "pytorch_model.bin": folder / "pytorch_model.bin",
-            "config.json": json.dumps(config).encode(),
-        },
-        "timm weights",
-    )
-    return model.eval()
 
 
 def test_pull_resnet18_by_its_bare_name(run_zoo, olah, timm_resnet18, monkeypatch):

@@ -156,8 +156,8 @@ def test_gpu_check_script_runs(tmp_path):
             "cpu",
             "--steps",
             "2",
-            "--batch",
-            "2",
+            "--arch",
+            "resnet18:2,resnet50:2",
             "--size",
             "32",
             "--bank",
@@ -170,7 +170,7 @@ def test_gpu_check_script_runs(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert re.search(r"zoo engine\s+\d+", proc.stdout) and "engine / hand throughput" in proc.stdout
+    assert re.search(r"resnet18 zoo engine\s+\d+", proc.stdout) and re.search(r"resnet50 zoo engine\s+\d+", proc.stdout)
 
 
 def test_train_eval_predict_json(run_zoo, site, tmp_path):

@@ -248,3 +248,35 @@ def write_image_folder(
             suffix = "jpg" if mode == "CMYK" else "png"  # PNG has no CMYK; JPEG is where CMYK files come from
             Image.fromarray(pixels).convert(mode).save(folder / name / f"{i}.{suffix}")
     return folder
+
+
+@pytest.fixture(scope="session")
+def timm_resnet18(hub_root, tmp_path_factory):
+    """The Hub's timm/resnet18.tv_in1k as it is laid out: safetensors + a pickle copy + timm's config.json."""
+    import json
+
+    import torch
+    import torchvision
+    from safetensors.torch import save_file
+
+    from zoo.localhub import LocalHub
+
+    torch.manual_seed(18)
+    model = torchvision.models.resnet18()
+    state = {k: v for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+    folder = tmp_path_factory.mktemp("timm-resnet18")
+    save_file(state, folder / "model.safetensors")
+    torch.save(state, folder / "pytorch_model.bin")
+    config = {"architecture": "resnet18", "num_classes": 1000, "pretrained_cfg": {"tag": "tv_in1k"}}
+    local = LocalHub(hub_root)
+    local.create_repo("timm/resnet18.tv_in1k")
+    local.commit(
+        "timm/resnet18.tv_in1k",
+        {
+            "model.safetensors": folder / "model.safetensors",
+            "pytorch_model.bin": folder / "pytorch_model.bin",
+            "config.json": json.dumps(config).encode(),
+        },
+        "timm weights",
+    )
+    return model.eval()

@@ -80,6 +80,8 @@ def model_info(name: str) -> dict[str, Any]:
             "default": i == 0,
             "description": e.description,
             "origin": e.origin,
+            "params": info["params"],  # the architecture's count: these weights fill exactly those
+            "preprocessing": dict(e.preprocessing),
         }
         for i, e in enumerate(registry.weights_for(spec))
     ]

@@ -21,7 +21,7 @@ ENTRY_NAME_RE = re.compile(r"^(?:[a-z0-9][a-z0-9_\-]*:)?([a-z0-9][a-z0-9_\-]*)\.
 MODEL_RE = re.compile(r"^(?:[a-z0-9][a-z0-9_\-]*:)?[a-z0-9][a-z0-9_\-]*$")
 REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
 REQUIRED = ("model", "source", "revision")
-OPTIONAL = ("task", "license", "description", "default", "files", "metrics")
+OPTIONAL = ("task", "license", "description", "default", "files", "metrics", "preprocessing")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class WeightsEntry:
     default: bool = False
     files: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
+    preprocessing: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def arch(self) -> str:
@@ -149,6 +150,7 @@ class _Validator:
             raise self.fail(name, "default", f"expected true or false, got {_type_name(table['default'])}")
         files = self._files(name, table.get("files", {}))
         metrics = self._metrics(name, table.get("metrics", {}))
+        preprocessing = self._preprocessing(name, table.get("preprocessing", {}))
         return WeightsEntry(
             name=name,
             model=table["model"],
@@ -161,6 +163,7 @@ class _Validator:
             default=table.get("default", False),
             files=files,
             metrics=metrics,
+            preprocessing=preprocessing,
         )
 
     def _files(self, name: str, files: Any) -> dict[str, str]:
@@ -174,6 +177,18 @@ class _Validator:
             if path.startswith(("/", "\\")) or ".." in Path(path).parts:
                 raise self.fail(name, path, "file paths must stay inside the repository", sub="files")
         return dict(files)
+
+    def _preprocessing(self, name: str, table: Any) -> dict[str, Any]:
+        """How inputs must be prepared for these weights, e.g. resize, crop, interpolation, mean, std."""
+        if not isinstance(table, dict):
+            raise self.fail(name, "preprocessing", f"expected a table, got {_type_name(table)}")
+        for key, value in table.items():
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in values):
+                raise self.fail(
+                    name, key, f"expected a number, a string or an array of them, got {value!r}", sub="preprocessing"
+                )
+        return dict(table)
 
     def _metrics(self, name: str, metrics: Any) -> dict[str, float]:
         if not isinstance(metrics, dict):

@@ -23,6 +23,8 @@ def entry_table(*, files: Mapping[str, str], metrics: Mapping[str, float], **fie
         table["files"] = dict(sorted(files.items()))
     if metrics:
         table["metrics"] = dict(sorted(metrics.items()))
+    if fields.get("preprocessing"):
+        table["preprocessing"] = dict(fields["preprocessing"])
     return table
 
 

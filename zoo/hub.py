@@ -423,6 +423,7 @@ def publish(
         description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
         files={f.path: f"sha256:{f.sha256}" for f in files if f.path in ("model.safetensors", "config.json")},
         metrics=run.metrics,
+        preprocessing=run.config.get("preprocessing"),
     )
     result = PublishResult(
         repo_id=repo_id,
@@ -507,5 +508,6 @@ def pin(
         default=entry.default or None,
         files={f.path: f"sha256:{f.sha256}" for f in files},
         metrics=dict(entry.metrics),
+        preprocessing=dict(entry.preprocessing),
     )
     return upsert_entry(path, entry.name, table), result

@@ -59,6 +59,11 @@ class Namespace(Generic[Spec]):
         return spec
 
 
+def recipe_trains(recipe: RecipeSpec, model: ModelSpec) -> bool:
+    """A recipe names its model exactly (`resnet18`, `resnet:resnet18`) or by an fnmatch pattern (`resnet*`)."""
+    return recipe.model == model.qualified_name or fnmatch.fnmatchcase(model.name, recipe.model)
+
+
 def catalog_paths() -> list[Path]:
     """Extra catalog files named by ZOO_REGISTRY (os.pathsep-separated), in order."""
     raw = os.environ.get("ZOO_REGISTRY", "")
@@ -176,7 +181,7 @@ class Registry:
         return sorted(found, key=lambda s: (self.models.display_name(s), s.plugin))
 
     def recipes_for(self, spec: ModelSpec) -> list[RecipeSpec]:
-        return [r for r in self.recipes.by_qualified.values() if r.model in (spec.name, spec.qualified_name)]
+        return [r for r in self.recipes.by_qualified.values() if recipe_trains(r, spec)]
 
     def datasets_for(self, spec: ModelSpec) -> list[DatasetSpec]:
         """The dataset adapters of the model's task."""

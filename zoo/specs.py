@@ -119,7 +119,8 @@ class DatasetSpec(_Buildable):
 
 @dataclass(frozen=True)
 class RecipeSpec(_Buildable):
-    """A training recipe: which model and dataset, its defaults on CPU and on GPU, the metrics it reports."""
+    """A training recipe: which model (a name or an fnmatch pattern such as `resnet*`) and dataset, its defaults
+    on CPU and on GPU, the metrics it reports."""
 
     name: str
     model: str

@@ -54,6 +54,11 @@ class Recipe:
         return {}
 
     def build_model(self, args: dict[str, Any]) -> Any:
+        """The model to train (a fine-tuning recipe starts it from pretrained weights here)."""
+        return self.model_spec.build(**args)
+
+    def inference_model(self, args: dict[str, Any]) -> Any:
+        """The bare architecture a run's saved weights load into: no pretrained start, no download."""
         return self.model_spec.build(**args)
 
     # Training ---------------------------------------------------------------------------------------------
@@ -83,22 +88,32 @@ class Recipe:
 
     def configure_optimizers(self, model: Any, steps_per_epoch: int) -> tuple[Any, Any]:
         """The optimizer and a per-step scheduler (or None), from the settings."""
+        optimizer = self.make_optimizer([p for p in model.parameters() if p.requires_grad])
+        return optimizer, self.make_scheduler(optimizer, steps_per_epoch)
+
+    def make_optimizer(self, params: Any) -> Any:
+        """SGD, Adam or AdamW over parameters or parameter groups (groups may set their own lr)."""
         import torch
 
         cfg = self.config
-        params = [p for p in model.parameters() if p.requires_grad]
         if cfg.optimizer == "sgd":
-            opt = torch.optim.SGD(
+            return torch.optim.SGD(
                 params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.nesterov, weight_decay=cfg.weight_decay
             )
-        elif cfg.optimizer == "adam":
-            opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        else:
-            opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+    def make_scheduler(self, optimizer: Any, steps_per_epoch: int) -> Any:
+        """OneCycle, or linear warmup then cosine, stepped every optimizer step; None for "none"."""
+        import torch
+
+        cfg = self.config
         total = max(1, cfg.epochs * steps_per_epoch)
         if cfg.scheduler == "onecycle":
             pct = min(0.5, max(0.05, cfg.warmup_epochs / cfg.epochs)) if cfg.warmup_epochs else 0.25
-            return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total, pct_start=pct)
+            peaks = [group["lr"] for group in optimizer.param_groups]
+            return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total, pct_start=pct)
         if cfg.scheduler == "cosine":
             warmup = int(cfg.warmup_epochs * steps_per_epoch)
 
@@ -107,8 +122,8 @@ class Recipe:
                     return (step + 1) / warmup
                 return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
 
-            return opt, torch.optim.lr_scheduler.LambdaLR(opt, factor)
-        return opt, None
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return None
 
     # Inference --------------------------------------------------------------------------------------------
 

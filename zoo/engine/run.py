@@ -17,12 +17,13 @@ DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
 def resolve(model: str, recipe: str | None = None, dataset: str | None = None) -> tuple[Any, Any, Any]:
     """The model, recipe and dataset specs for a training job; the recipe defaults to the model's own."""
     from zoo.api import get_registry
+    from zoo.registry import recipe_trains
 
     registry = get_registry()
     mspec = registry.model(model)
     if recipe is not None:
         rspec = registry.recipes.get(recipe)
-        if rspec.model not in (mspec.name, mspec.qualified_name):
+        if not recipe_trains(rspec, mspec):
             raise UsageError(
                 f"recipe '{recipe}' trains '{rspec.model}', not '{mspec.name}'. "
                 f"Recipes for {mspec.name}: {_names(registry.recipes_for(mspec))}"
@@ -237,7 +238,7 @@ def load_for_inference(
             raise UsageError(f"{config_path} names no recipe, so zoo cannot tell how to evaluate or predict")
         mspec, rspec, dspec = resolve(config["model"], config["recipe"], dataset or _dataset_of(config))
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
-        model = recipe.build_model(config.get("model_args", {}))
+        model = recipe.inference_model(config.get("model_args", {}))
         load_into(model, read_state_dict(Path(target) / "model.safetensors"), f"{mspec.name} ({target})")
     else:
         from zoo.hub import download
@@ -245,6 +246,8 @@ def load_for_inference(
 
         pulled = download(target, hub=hub, allow_pickle=allow_pickle)  # verified; create_model re-uses the cache
         config = pulled.config if is_zoo_config(pulled.config) else {}
+        if "preprocessing" not in config and pulled.name is not None:  # bound to the catalog's weights
+            config["preprocessing"] = dict(registry.weights_entry(pulled.name).preprocessing)
         mspec, rspec, dspec = resolve(
             registry.model(config.get("model") or target).qualified_name,
             config.get("recipe"),

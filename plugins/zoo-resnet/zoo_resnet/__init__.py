@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoo
-from zoo.specs import ModelSpec
+from zoo.specs import ModelSpec, RecipeSpec
 
 DEPTHS = (18, 34, 50, 101, 152)
 
@@ -19,5 +19,25 @@ def register_models(register) -> None:
                 kwargs={"arch": f"resnet{depth}", "num_classes": 1000},
                 description=f"ResNet-{depth} (He et al. 2015), torchvision's builder",
                 metadata={"input_size": [3, 224, 224]},
+                default_recipe="resnet-finetune",
             )
         )
+
+
+@zoo.hookimpl
+def register_recipes(register) -> None:
+    from zoo_resnet.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS
+
+    register(
+        RecipeSpec(
+            name="resnet-finetune",
+            model="resnet*",
+            dataset="imagefolder",
+            task="image-classification",
+            description="Fine-tune from pretrained weights: new head, AdamW, warmup + cosine, MixUp/CutMix",
+            cpu_defaults=CPU_DEFAULTS,
+            gpu_defaults=GPU_DEFAULTS,
+            metrics=("accuracy", "top5", "loss"),
+            factory="zoo_resnet.recipe:ResNetFinetune",
+        )
+    )

@@ -1,0 +1,120 @@
+"""What image-classification recipes share: data with their options, normalisation, augmentation, metrics,
+and prediction with the preprocessing bound to the weights. Plugins subclass `ImageClassificationRecipe`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from zoo.engine import Data, Recipe
+from zoo.errors import ZooError
+from zoo_images.augment import normalize, random_crop_flip
+from zoo_images.common import load_image
+
+# Options every image recipe accepts (plain data; a plugin's defaults start from these).
+IMAGE_OPTIONS = {
+    "crop_padding": -1,
+    "flip": "auto",
+    "size": 32,
+    "download": False,
+    "val_split": 0.2,
+    "label_smoothing": 0.0,
+}
+
+
+def load_for_weights(path: str | Path, preprocessing: dict[str, Any]) -> torch.Tensor:
+    """An image as the weights expect it: shorter side to `resize`, center `crop` (torchvision's eval transform),
+    or a plain resize to `size` for models trained on square inputs."""
+    if "crop" not in preprocessing:
+        return load_image(path, int(preprocessing.get("size", 32)))
+    from PIL import Image, UnidentifiedImageError
+
+    resize, crop = int(preprocessing.get("resize", preprocessing["crop"])), int(preprocessing["crop"])
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            w, h = image.size
+            scale = resize / min(w, h)
+            image = image.resize((max(crop, round(w * scale)), max(crop, round(h * scale))), Image.Resampling.BILINEAR)
+            left, top = (image.width - crop) // 2, (image.height - crop) // 2
+            image = image.crop((left, top, left + crop, top + crop))
+            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise ZooError(f"cannot read the image {path}: {exc}") from None
+    return data.view(crop, crop, 3).permute(2, 0, 1).contiguous()
+
+
+def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, tuple[float, float]]:
+    """accuracy, top5 (with 5+ classes) and loss, as (sum, count) for the engine to reduce."""
+    logits, n = logits.float(), len(labels)
+    out = {
+        "accuracy": ((logits.argmax(1) == labels).sum().item(), n),
+        "loss": (F.cross_entropy(logits, labels, reduction="sum").item(), n),
+    }
+    if logits.shape[1] >= 5:
+        out["top5"] = ((logits.topk(5, dim=1).indices == labels[:, None]).any(1).sum().item(), n)
+    return out
+
+
+def top_labels(logits: torch.Tensor, names: list[str], top: int) -> list[list[dict[str, Any]]]:
+    probs = torch.softmax(logits.float(), dim=1)
+    scores, index = probs.topk(min(top, probs.shape[1]), dim=1)
+    return [
+        [{"label": names[j] if j < len(names) else str(j), "score": round(s, 6)} for s, j in zip(ss, ii, strict=True)]
+        for ss, ii in zip(scores.tolist(), index.tolist(), strict=True)
+    ]
+
+
+class ImageClassificationRecipe(Recipe):
+    """A recipe over the image adapters (uint8 N x 3 x H x W batches); subclasses write `loss`."""
+
+    convolutional = True
+
+    def build_data(self) -> Data:
+        o = self.options
+        data = self.dataset_spec.build(
+            data_dir=self.data_dir,
+            download=o["download"],
+            size=o["size"],
+            val_split=o["val_split"],
+            seed=self.config.seed,
+        )
+        return self.prepare(data)
+
+    def prepare(self, data: Data) -> Data:
+        """Take normalisation and augmentation from the data's info, unless the settings say otherwise."""
+        o = self.options
+        augment = data.info.get("augment", {})
+        self.padding = augment.get("crop_padding", 4) if o["crop_padding"] < 0 else o["crop_padding"]
+        self.flip = augment.get("flip", True) if o["flip"] == "auto" else str(o["flip"]).lower() == "true"
+        self.mean, self.std = data.info["preprocessing"]["mean"], data.info["preprocessing"]["std"]
+        return data
+
+    def inputs(self, images: torch.Tensor, train: bool) -> torch.Tensor:
+        """uint8 batch -> normalised float batch (augmented when training; channels_last on CUDA)."""
+        if train:
+            images = random_crop_flip(images, self.padding, self.flip)
+        x = normalize(images, self.mean, self.std)
+        return x.contiguous(memory_format=torch.channels_last) if x.is_cuda else x
+
+    def loss(self, model: Any, batch: Any) -> Any:
+        images, labels = batch
+        logits = model(self.inputs(images, train=True))
+        return F.cross_entropy(logits, labels, label_smoothing=self.options["label_smoothing"])
+
+    def metrics(self, model: Any, batch: Any) -> dict[str, tuple[float, float]]:
+        images, labels = batch
+        return classification_metrics(model(self.inputs(images, train=False)), labels)
+
+    def labels_for(self, run_config: dict[str, Any], classes: int) -> list[str]:
+        return run_config.get("labels") or [str(i) for i in range(classes)]
+
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        pre = run_config.get("preprocessing") or {"size": 32, "mean": [0.5] * 3, "std": [0.25] * 3}
+        device = next(model.parameters()).device
+        images = torch.stack([load_for_weights(path, pre) for path in inputs]).to(device)
+        logits = model(normalize(images, pre["mean"], pre["std"]))
+        return top_labels(logits, self.labels_for(run_config, logits.shape[1]), top)
