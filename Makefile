@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGIN_DIR
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) setuptools wheel
 	$(PIP) --no-build-isolation -e '.[dev]' $(addprefix -e ,$(PLUGIN_DIRS))
+	@# MovieLens-100K for the recsys tests and demo comes inside RecBole's wheel; its own dependencies are not needed.
+	$(PIP) --no-deps recbole==1.2.1
 	$(PY) -m compileall -q zoo $(PLUGIN_DIRS) >/dev/null
 	@touch $@
 

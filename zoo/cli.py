@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 import zoo
-from zoo.errors import ZooError
+from zoo.errors import UsageError, ZooError
 
 app = typer.Typer(
     name="zoo",
@@ -402,7 +402,12 @@ def predict_(
     target: Annotated[
         str, typer.Argument(help="A run folder, or a model with pretrained weights.", metavar="MODEL|RUN_DIR")
     ],
-    inputs: Annotated[list[str], typer.Argument(help="Inputs: files, or ids, as the task takes.", metavar="INPUT...")],
+    inputs: Annotated[
+        list[str] | None, typer.Argument(help="Inputs: files, or ids, as the task takes.", metavar="INPUT...")
+    ] = None,
+    user: Annotated[
+        list[str] | None, typer.Option("--user", help="A user's raw id, for recommenders (repeatable).")
+    ] = None,
     top: Annotated[int, typer.Option(help="How many classes or items to show.")] = 5,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
     hub: HubOption = None,
@@ -412,7 +417,10 @@ def predict_(
     """Predict with a run folder or pretrained model: top-k classes, a transcript, or items."""
     from zoo.engine.run import predict
 
-    rows = predict(target, inputs, top=top, device=device, hub=hub, allow_pickle=allow_pickle)
+    every = [*(inputs or []), *(user or [])]
+    if not every:
+        raise UsageError("give at least one INPUT (or --user ID for a recommender)")
+    rows = predict(target, every, top=top, device=device, hub=hub, allow_pickle=allow_pickle)
     _flush_warnings()
     if as_json:
         _print_json(rows)

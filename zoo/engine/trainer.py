@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 
 from zoo.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from zoo.engine.recipe import Data, Recipe
@@ -164,31 +164,38 @@ class Trainer:
                 "process, and drop_last is set: no batch would remain. Use a smaller batch."
             )
         workers = cfg.workers()
-        common = {
-            "num_workers": workers,
-            "pin_memory": self.device.type == "cuda",
-            "persistent_workers": workers > 0,
-            "collate_fn": data.collate,
-        }
+        common = {"num_workers": workers, "pin_memory": self.device.type == "cuda", "persistent_workers": workers > 0}
         sampler = ResumableSampler(len(data.train), cfg.seed, True, dist.rank, dist.world, cfg.drop_last)
-        # The loader gets its own generator so creating an iterator never draws from the global RNG.
-        train = DataLoader(
-            data.train,
-            batch_size=cfg.batch_size,
-            sampler=sampler,
-            drop_last=cfg.drop_last,
-            generator=torch.Generator().manual_seed(cfg.seed),
-            **common,
-        )
         val_set = data.val if data.val is not None else data.train
-        val_sampler = list(range(dist.rank, len(val_set), dist.world))
-        val = DataLoader(
-            val_set,
-            batch_size=cfg.batch_size,
-            sampler=val_sampler,
-            generator=torch.Generator().manual_seed(cfg.seed),
-            **common,
-        )
+        val_indices = list(range(dist.rank, len(val_set), dist.world))
+        # Each loader gets its own generator, so creating an iterator never draws from the global RNG.
+        seeded = {"generator": torch.Generator().manual_seed(cfg.seed)}
+        if data.collate is None and isinstance(data.train, TensorDataset) and isinstance(val_set, TensorDataset):
+            # In-memory tensors: index a whole batch at once instead of collating it sample by sample.
+            # Same batches in the same order, so results and resume are unchanged.
+            train = DataLoader(
+                data.train,
+                batch_size=None,
+                **common,
+                **seeded,
+                sampler=BatchSampler(sampler, cfg.batch_size, cfg.drop_last),
+            )
+            val = DataLoader(
+                val_set, batch_size=None, **common, **seeded, sampler=BatchSampler(val_indices, cfg.batch_size, False)
+            )
+        else:
+            train = DataLoader(
+                data.train,
+                batch_size=cfg.batch_size,
+                sampler=sampler,
+                drop_last=cfg.drop_last,
+                collate_fn=data.collate,
+                **common,
+                **seeded,
+            )
+            val = DataLoader(
+                val_set, batch_size=cfg.batch_size, sampler=val_indices, collate_fn=data.collate, **common, **seeded
+            )
         return train, val, sampler
 
     def _model(self, data: Data) -> tuple[torch.nn.Module, dict[str, Any]]:

@@ -1,0 +1,149 @@
+"""Recipes `mf-explicit` (MSE on ratings: RMSE, MAE) and `ncf-implicit` (BCE with sampled negatives: HR@10,
+NDCG@10 with 99 negatives per user, leave-one-out), and top-N recommendations for raw user ids."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from zoo.engine import Data, Recipe
+from zoo.errors import UsageError
+
+
+class RecommenderRecipe(Recipe):
+    split = "random"
+
+    def build_data(self) -> Data:
+        o = self.options
+        return self.dataset_spec.build(
+            data_dir=self.data_dir,
+            split=self.split,
+            val_split=o["val_split"],
+            seed=self.config.seed,
+            rating_min=o["rating_min"],
+            rating_max=o["rating_max"],
+            columns=o["columns"],
+        )
+
+    def make_optimizer(self, params: Any) -> Any:
+        if self.options["sparse"]:  # sparse embedding gradients for large catalogs
+            return torch.optim.SparseAdam(list(params), lr=self.config.lr)
+        return super().make_optimizer(params)
+
+    def scores(self, model: Any, user: int, items: int) -> torch.Tensor:
+        device = next(model.parameters()).device
+        return model(torch.full((items,), user, device=device), torch.arange(items, device=device)).float()
+
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """Top-N unseen items for each raw user id; an unknown user gets the most popular items, marked so."""
+        users = {u: i for i, u in enumerate(run_config.get("users") or [])}
+        items, titles = run_config.get("items") or [], run_config.get("titles") or []
+        seen = run_config.get("seen") or {}
+        out = []
+        for raw in inputs:
+            if raw not in users:
+                popular = run_config.get("popular", [])[:top]
+                out.append(
+                    [
+                        {
+                            "item": items[v],
+                            "score": None,
+                            "title": titles[v] if v < len(titles) else None,
+                            "popular": True,
+                            "note": f"unknown user {raw}: the most popular items",
+                        }
+                        for v in popular
+                    ]
+                )
+                continue
+            u = users[raw]
+            scores = self.scores(model, u, len(items))
+            scores[torch.tensor(seen.get(str(u), []), dtype=torch.long)] = float("-inf")  # already rated
+            best = scores.topk(min(top, len(items)))
+            out.append(
+                [
+                    {"item": items[v], "score": round(float(s), 4), "title": titles[v]}
+                    for s, v in zip(best.values.tolist(), best.indices.tolist(), strict=True)
+                    if s != float("-inf")
+                ]
+            )
+        return out
+
+
+class MFExplicit(RecommenderRecipe):
+    def model_args(self, data: Data) -> dict[str, Any]:
+        return {
+            "num_users": len(data.info["users"]),
+            "num_items": len(data.info["items"]),
+            "dim": self.options["dim"],
+            "global_mean": data.info["global_mean"],
+            "sparse": self.options["sparse"],
+        }
+
+    def build_model(self, args: dict[str, Any]) -> Any:
+        model = self.model_spec.build(**args)
+        if self.options["sparse"]:  # SparseAdam takes only sparse gradients: the global mean stays fixed
+            model.global_bias.requires_grad_(False)
+        return model
+
+    def loss(self, model: Any, batch: Any) -> Any:
+        users, items, ratings = batch
+        mse = F.mse_loss(model(users, items), ratings)
+        reg = self.options["reg"]
+        if not reg:
+            return mse
+        penalty = (model.user(users).pow(2).sum(1) + model.item(items).pow(2).sum(1)).mean()
+        return mse + reg * penalty
+
+    def metrics(self, model: Any, batch: Any) -> dict[str, tuple[float, float]]:
+        users, items, ratings = batch
+        low, high = self.options["rating_min"], self.options["rating_max"]
+        error = model(users, items).clamp(low, high) - ratings
+        n = len(ratings)
+        return {"mse": (error.pow(2).sum().item(), n), "mae": (error.abs().sum().item(), n)}
+
+    def finalize(self, values: dict[str, float]) -> dict[str, float]:
+        return {"rmse": math.sqrt(values.pop("mse")), **values}
+
+
+class NCFImplicit(RecommenderRecipe):
+    split = "leave-one-out"
+
+    def model_args(self, data: Data) -> dict[str, Any]:
+        layers = [int(x) for x in str(self.options["mlp_layers"]).split(",")]
+        return {
+            "num_users": len(data.info["users"]),
+            "num_items": len(data.info["items"]),
+            "gmf_dim": self.options["gmf_dim"],
+            "mlp_layers": layers,
+            "sparse": self.options["sparse"],
+        }
+
+    def build_data(self) -> Data:
+        data = super().build_data()
+        self.num_items = len(data.info["items"])
+        return data
+
+    def loss(self, model: Any, batch: Any) -> Any:
+        users, items, _ = batch
+        k = self.options["negatives"]
+        if k < 1:
+            raise UsageError(f"negatives must be at least 1, got {k}")
+        # Uniformly sampled negatives (a rare draw of a seen item is tolerated, as in the NCF paper's code).
+        negatives = torch.randint(self.num_items, (len(users) * k,), device=users.device)
+        all_users = torch.cat([users, users.repeat_interleave(k)])
+        all_items = torch.cat([items, negatives])
+        labels = torch.cat([torch.ones(len(users)), torch.zeros(len(negatives))]).to(users.device)
+        return F.binary_cross_entropy_with_logits(model(all_users, all_items), labels)
+
+    def metrics(self, model: Any, batch: Any) -> dict[str, tuple[float, float]]:
+        users, candidates = batch  # candidates[:, 0] is the held-out item, then 99 negatives
+        n, c = candidates.shape
+        scores = model(users.repeat_interleave(c), candidates.reshape(-1)).view(n, c).float()
+        rank = (scores[:, 1:] > scores[:, :1]).sum(1)  # how many negatives beat the held-out item
+        hit = rank < 10
+        ndcg = torch.where(hit, 1 / torch.log2(rank.float() + 2), torch.zeros_like(rank, dtype=torch.float))
+        return {"hr@10": (hit.sum().item(), n), "ndcg@10": (ndcg.sum().item(), n)}
