@@ -319,10 +319,10 @@ class Trainer:
                     }
                 )
                 self.log.info("epoch %d/%d: %s", epoch + 1, self.cfg.epochs, json.dumps(metrics))
-                improved = self._track_best(state, metrics, eval_model)
+                self._track_best(state, metrics, eval_model)
                 state["epoch"], state["batch"] = epoch + 1, 0
                 checkpoint()
-                if self._should_stop(state, improved):
+                if self._should_stop(state):
                     self.log.info("early stop: no better %s for %d epochs", self.cfg.best_metric, self.cfg.patience)
                     break
         finally:
@@ -455,10 +455,11 @@ class Trainer:
     def evaluate(self, model: torch.nn.Module, loader: DataLoader) -> dict[str, float]:
         return evaluate_model(self.recipe, model, loader, self.autocast_dtype, self.dist)
 
-    def _track_best(self, state: dict, metrics: dict[str, float], model: torch.nn.Module) -> bool:
+    def _track_best(self, state: dict, metrics: dict[str, float], model: torch.nn.Module) -> None:
+        """Remember the epoch and a copy of the weights when `best_metric` improves."""
         key = self.cfg.best_metric
         if not key:
-            return True
+            return
         name, sign = (key[1:], -1.0) if key.startswith("-") else (key, 1.0)
         if name not in metrics:
             raise UsageError(f"best_metric '{name}' is not among the recipe's metrics: {', '.join(metrics)}")
@@ -466,10 +467,9 @@ class Trainer:
         if state["best"] is None or score > state["best"]["score"]:
             state["best"] = {"score": score, "epoch": len(state["history"]), "metrics": metrics}
             state["best_weights"] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-            return True
-        return False
 
-    def _should_stop(self, state: dict, improved: bool) -> bool:
+    def _should_stop(self, state: dict) -> bool:
+        """Early stopping: `patience` epochs without a better `best_metric`."""
         if not (self.cfg.best_metric and self.cfg.patience and state["best"]):
             return False
         return len(state["history"]) - state["best"]["epoch"] >= self.cfg.patience
