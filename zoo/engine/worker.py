@@ -27,6 +27,8 @@ def main() -> None:
         if dist.main:
             out = Path(job["out"]) / ".result.json"
             out.write_text(json.dumps(result), encoding="utf-8")
+        # Every rank leaves together: a rank tearing gloo down while another still works can abort the process.
+        tdist.barrier()
     except ZooError as exc:
         sys.stderr.write(f"Error (rank {dist.rank}): {exc}\n")
         raise SystemExit(exc.exit_code) from None
