@@ -278,6 +278,18 @@ def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, st
     return folder, commit, expected
 
 
+def _fetch(
+    target: Target, hub: str | os.PathLike[str] | None, offline: bool, allow_pickle: bool
+) -> tuple[Path, str, list[PulledFile]]:
+    """Bring a target's files into the cache from a local hub folder or an endpoint, and verify every one."""
+    location = hub_location(hub)
+    if is_local(location):
+        folder, commit, expected = _pull_local(target, location, allow_pickle)
+    else:
+        folder, commit, expected = _pull_remote(target, location, offline, allow_pickle)
+    return folder, commit, _verify_all(folder, expected)
+
+
 def download(
     name_or_repo: str,
     revision: str | None = None,
@@ -287,12 +299,7 @@ def download(
 ) -> PullResult:
     """Pull a catalog name or repo id, verify every file, and describe what landed where."""
     target = resolve_target(name_or_repo, revision)
-    location = hub_location(hub)
-    if is_local(location):
-        folder, commit, expected = _pull_local(target, location, allow_pickle)
-    else:
-        folder, commit, expected = _pull_remote(target, location, offline, allow_pickle)
-    files = _verify_all(folder, expected)
+    folder, commit, files = _fetch(target, hub, offline, allow_pickle)
     config = None
     if (folder / "config.json").is_file():
         try:
@@ -491,12 +498,7 @@ def pin(
     path = Path(registry or entry.origin)
     # Re-pinning checks the files against the Hub's own hashes, not the old pins.
     branch_target = Target(repo_id=entry.source, revision=entry.revision, name=entry.name)
-    location = hub_location(hub)
-    if is_local(location):
-        folder, commit, expected = _pull_local(branch_target, location, allow_pickle=False)
-    else:
-        folder, commit, expected = _pull_remote(branch_target, location, offline=False, allow_pickle=False)
-    files = _verify_all(folder, expected)
+    folder, commit, files = _fetch(branch_target, hub, offline=False, allow_pickle=False)
     result = PullResult(name=entry.name, repo_id=entry.source, revision=commit, path=folder, files=files)
     table = entry_table(
         model=entry.model,

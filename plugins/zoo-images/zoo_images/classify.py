@@ -10,9 +10,8 @@ import torch
 import torch.nn.functional as F
 
 from zoo.engine import Data, Recipe
-from zoo.errors import ZooError
 from zoo_images.augment import normalize, random_crop_flip
-from zoo_images.common import load_image
+from zoo_images.common import load_image, read_rgb
 
 # Options every image recipe accepts (plain data; a plugin's defaults start from these).
 IMAGE_OPTIONS = {
@@ -30,21 +29,18 @@ def load_for_weights(path: str | Path, preprocessing: dict[str, Any]) -> torch.T
     or a plain resize to `size` for models trained on square inputs."""
     if "crop" not in preprocessing:
         return load_image(path, int(preprocessing.get("size", 32)))
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     resize, crop = int(preprocessing.get("resize", preprocessing["crop"])), int(preprocessing["crop"])
-    try:
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            w, h = image.size
-            scale = resize / min(w, h)
-            image = image.resize((max(crop, round(w * scale)), max(crop, round(h * scale))), Image.Resampling.BILINEAR)
-            left, top = (image.width - crop) // 2, (image.height - crop) // 2
-            image = image.crop((left, top, left + crop, top + crop))
-            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise ZooError(f"cannot read the image {path}: {exc}") from None
-    return data.view(crop, crop, 3).permute(2, 0, 1).contiguous()
+
+    def resize_and_crop(image: Any) -> Any:
+        w, h = image.size
+        scale = resize / min(w, h)
+        image = image.resize((max(crop, round(w * scale)), max(crop, round(h * scale))), Image.Resampling.BILINEAR)
+        left, top = (image.width - crop) // 2, (image.height - crop) // 2
+        return image.crop((left, top, left + crop, top + crop))
+
+    return read_rgb(path, resize_and_crop)
 
 
 def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, tuple[float, float]]:

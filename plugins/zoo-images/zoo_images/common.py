@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +62,22 @@ def require_dir(data_dir: Path | None, name: str, hint: str) -> Path:
     return path
 
 
-def load_image(path: str | Path, size: int) -> torch.Tensor:
-    """An image file as uint8 3 x size x size: any mode (grayscale, CMYK, palette, alpha) converted to RGB."""
+def read_rgb(path: str | Path, prepare: Callable[[Any], Any]) -> torch.Tensor:
+    """An image file as uint8 3 x H x W: any mode (grayscale, CMYK, palette, alpha) converted to RGB, then
+    `prepare` (a PIL image -> PIL image resize/crop); a file that won't decode is a ZooError naming it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
-            image = image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR)
+            image = prepare(image.convert("RGB"))
             data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise ZooError(f"cannot read the image {path}: {exc}") from None
-    return data.view(size, size, 3).permute(2, 0, 1).contiguous()
+    return data.view(image.height, image.width, 3).permute(2, 0, 1).contiguous()
+
+
+def load_image(path: str | Path, size: int) -> torch.Tensor:
+    """An image file resized (bilinear) to uint8 3 x size x size."""
+    from PIL import Image
+
+    return read_rgb(path, lambda image: image.resize((size, size), Image.Resampling.BILINEAR))
