@@ -161,6 +161,13 @@ def olah(hub_root: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture
+def olah_session_cache(olah: str) -> dict[str, str]:
+    """Environment for a `zoo` subprocess: olah as the Hub, and this session's HF cache, so that large weights
+    travel over HTTP once per session (every pull still verifies them)."""
+    return {"HF_ENDPOINT": olah, "HF_HOME": os.environ["HF_HOME"]}
+
+
+@pytest.fixture
 def make_run(tmp_path: Path):
     """`make_run("cnn", seed=0)`: a run folder as training writes it, with real random weights; returns (dir, model)."""
     import torch
@@ -280,3 +287,93 @@ def timm_resnet18(hub_root, tmp_path_factory):
         "timm weights",
     )
     return model.eval()
+
+
+# transformers' Wav2Vec2ForCTC names for torchaudio's keys, as the Hub's facebook/wav2vec2-base-960h holds them.
+TRANSFORMERS_NAMES = (
+    ("feature_extractor.", "wav2vec2.feature_extractor."),
+    ("encoder.feature_projection.", "wav2vec2.feature_projection."),
+    ("encoder.transformer.", "wav2vec2.encoder."),
+    ("aux.", "lm_head."),
+)
+WAV2VEC2_BASE_960H_CONFIG = {
+    "architectures": ["Wav2Vec2ForCTC"],
+    "model_type": "wav2vec2",
+    "conv_bias": False,
+    "conv_dim": [512] * 7,
+    "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+    "conv_stride": [5, 2, 2, 2, 2, 2, 2],
+    "do_stable_layer_norm": False,
+    "feat_extract_norm": "group",
+    "hidden_size": 768,
+    "intermediate_size": 3072,
+    "num_attention_heads": 12,
+    "num_conv_pos_embedding_groups": 16,
+    "num_conv_pos_embeddings": 128,
+    "num_feat_extract_layers": 7,
+    "num_hidden_layers": 12,
+    "vocab_size": 32,
+    "pad_token_id": 0,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+}
+WAV2VEC2_VOCAB = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAONIHSRDLUMWCFGYPBVK'XJQZ"]
+
+
+def transformers_layout(state: dict, old_weight_norm: bool = True) -> dict:
+    """A torchaudio wav2vec2 state dict under transformers' key names (weight_g/weight_v as older exports)."""
+    import torch
+
+    out = {"wav2vec2.masked_spec_embed": torch.rand(state["aux.weight"].shape[1])}
+    for key, tensor in state.items():
+        for ours, theirs in TRANSFORMERS_NAMES:
+            if key.startswith(ours):
+                key = theirs + key[len(ours) :]
+                break
+        if old_weight_norm:
+            key = key.replace("parametrizations.weight.original0", "weight_g")
+            key = key.replace("parametrizations.weight.original1", "weight_v")
+        out[key] = tensor.contiguous()
+    return out
+
+
+@pytest.fixture(scope="session")
+def hf_wav2vec2_base(hub_root, tmp_path_factory):
+    """The Hub's facebook/wav2vec2-base-960h as laid out there, with random weights: transformers keys in
+    model.safetensors, config.json, vocab.json, preprocessor_config.json (plus a TF file zoo must skip).
+    Returns torchaudio's model holding the same tensors."""
+    import json
+
+    import torch
+    import torchaudio
+    from safetensors.torch import save_file
+
+    from zoo.localhub import LocalHub
+
+    torch.manual_seed(960)
+    model = torchaudio.models.wav2vec2_base(aux_num_out=32).eval()
+    folder = tmp_path_factory.mktemp("wav2vec2-base-960h")
+    save_file(transformers_layout(model.state_dict()), folder / "model.safetensors")
+    preprocessor = {
+        "do_normalize": True,
+        "feature_extractor_type": "Wav2Vec2FeatureExtractor",
+        "feature_size": 1,
+        "padding_side": "right",
+        "padding_value": 0.0,
+        "return_attention_mask": False,
+        "sampling_rate": 16000,
+    }
+    local = LocalHub(hub_root)
+    local.create_repo("facebook/wav2vec2-base-960h")
+    local.commit(
+        "facebook/wav2vec2-base-960h",
+        {
+            "model.safetensors": folder / "model.safetensors",
+            "config.json": json.dumps(WAV2VEC2_BASE_960H_CONFIG).encode(),
+            "vocab.json": json.dumps({t: i for i, t in enumerate(WAV2VEC2_VOCAB)}).encode(),
+            "preprocessor_config.json": json.dumps(preprocessor).encode(),
+            "tf_model.h5": b"not for zoo",
+        },
+        "transformers weights",
+    )
+    return model

@@ -18,6 +18,7 @@ _API = {
     "model_info": "zoo.api",
     "list_plugins": "zoo.api",
     "create_model": "zoo.api",
+    "load_pretrained": "zoo.api",
     "get_registry": "zoo.api",
     "reload": "zoo.api",
     "ModelSpec": "zoo.specs",
@@ -28,6 +29,9 @@ _API = {
     "pull": "zoo.hub",
     "publish": "zoo.hub",
     "pin": "zoo.hub",
+    "train": "zoo.engine.run",
+    "evaluate": "zoo.engine.run",
+    "predict": "zoo.engine.run",
 }
 
 __all__ = [
@@ -38,16 +42,20 @@ __all__ = [
     "ZooError",
     "__version__",
     "create_model",
+    "evaluate",
     "get_registry",
     "hookimpl",
     "list_models",
     "list_plugins",
+    "load_pretrained",
     "model_info",
     "model_summaries",
     "pin",
+    "predict",
     "publish",
     "pull",
     "reload",
+    "train",
 ]
 
 if TYPE_CHECKING:
@@ -56,10 +64,12 @@ if TYPE_CHECKING:
         get_registry,
         list_models,
         list_plugins,
+        load_pretrained,
         model_info,
         model_summaries,
         reload,
     )
+    from zoo.engine.run import evaluate, predict, train
     from zoo.errors import UsageError, ZooError
     from zoo.hub import pin, publish, pull
     from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec

@@ -179,14 +179,17 @@ class _Validator:
         return dict(files)
 
     def _preprocessing(self, name: str, table: Any) -> dict[str, Any]:
-        """How inputs must be prepared for these weights, e.g. resize, crop, interpolation, mean, std."""
+        """How inputs must be prepared for these weights, e.g. resize, crop, mean, std; sample_rate, normalize."""
         if not isinstance(table, dict):
             raise self.fail(name, "preprocessing", f"expected a table, got {_type_name(table)}")
         for key, value in table.items():
             values = value if isinstance(value, list) else [value]
-            if not values or not all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in values):
+            if not values or not all(isinstance(v, (int, float, str)) for v in values):
                 raise self.fail(
-                    name, key, f"expected a number, a string or an array of them, got {value!r}", sub="preprocessing"
+                    name,
+                    key,
+                    f"expected a number, a string, a boolean or an array of them, got {value!r}",
+                    sub="preprocessing",
                 )
         return dict(table)
 

@@ -75,7 +75,12 @@ class _Buildable:
 
 @dataclass(frozen=True)
 class ModelSpec(_Buildable):
-    """An architecture: `factory(**kwargs)` returns a torch.nn.Module."""
+    """An architecture: `factory(**kwargs)` returns a torch.nn.Module.
+
+    `convert_weights` ("pkg.mod:func" or a callable) reads catalog weights saved by another library (such as
+    transformers): `func(folder, state_dict) -> ConvertedWeights` gives the model's arguments, the state dict in
+    the model's own key names, and what inference needs (labels, preprocessing). Like timm's pretrained_filter_fn.
+    """
 
     name: str
     task: str
@@ -85,15 +90,27 @@ class ModelSpec(_Buildable):
     default_recipe: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
     plugin: str = ""
+    convert_weights: Factory | None = None
 
     def __post_init__(self) -> None:
         _check_common("model", self.name, self.task, self.factory)
+        if self.convert_weights is not None:
+            _check_common("model", self.name, self.task, self.convert_weights)
         object.__setattr__(self, "kwargs", _frozen(self.kwargs))
         object.__setattr__(self, "metadata", _frozen(self.metadata))
 
     def build(self, **overrides: Any) -> Any:
         """Build the model with the spec's kwargs updated by `overrides`."""
         return self.resolve_factory()(**{**self.kwargs, **overrides})
+
+    def weights_converter(self) -> Callable[..., Any] | None:
+        """The `convert_weights` callable, imported on first use; None when the spec has none."""
+        if self.convert_weights is None or callable(self.convert_weights):
+            return self.convert_weights
+        try:
+            return load_object(self.convert_weights)
+        except (ImportError, AttributeError) as exc:
+            raise ZooError(f"cannot import '{self.convert_weights}' of '{self.qualified_name}': {exc}") from exc
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,15 @@ from zoo.errors import UsageError, ZooError
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 # Buffers that torch recreates on load; checkpoints saved without them (older torchvision ones) still load.
 OPTIONAL_KEY_SUFFIXES = ("num_batches_tracked",)
+
+
+@dataclass
+class ConvertedWeights:
+    """Weights from another library's layout, as a plugin's `convert_weights` returns them."""
+
+    model_args: dict[str, Any]  # arguments for the model factory (e.g. the vocabulary's size)
+    state_dict: dict[str, Any]  # in the model's own key names
+    config: dict[str, Any] = field(default_factory=dict)  # run-config fields inference reads: labels, preprocessing
 
 
 class WeightsMismatchError(ZooError):

@@ -14,7 +14,7 @@ CHOICES = {
     "device": ("auto", "cpu", "cuda", "mps"),
     "precision": ("auto", "fp32", "bf16", "fp16"),
     "optimizer": ("sgd", "adamw", "adam"),
-    "scheduler": ("none", "onecycle", "cosine"),
+    "scheduler": ("none", "onecycle", "cosine", "tri-stage"),
 }
 
 
@@ -31,6 +31,7 @@ class TrainConfig:
     nesterov: bool = False
     scheduler: str = "none"
     warmup_epochs: float = 0.0
+    stage_ratios: str = "0.1,0.4,0.5"  # tri-stage: the warmup, hold and decay shares of all steps
     grad_accum: int = 1
     grad_clip: float = 0.0
     ema_decay: float = 0.0
@@ -62,6 +63,7 @@ class TrainConfig:
             (self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}"),
             (self.patience >= 0, f"patience must be >= 0, got {self.patience}"),
             (self.log_every >= 1, f"log_every must be at least 1, got {self.log_every}"),
+            (_ratios_ok(self.stage_ratios), f"stage_ratios must be 3 shares summing to 1, got '{self.stage_ratios}'"),
         ]
         for ok, message in checks:
             if not ok:
@@ -76,6 +78,14 @@ class TrainConfig:
         if self.num_workers >= 0:
             return self.num_workers
         return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def _ratios_ok(text: str) -> bool:
+    try:
+        shares = [float(r) for r in text.split(",")]
+    except ValueError:
+        return False
+    return len(shares) == 3 and all(r >= 0 for r in shares) and abs(sum(shares) - 1) < 1e-6
 
 
 ENGINE_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "options"}

@@ -16,7 +16,10 @@ from zoo.engine.config import TrainConfig
 
 @dataclass
 class Data:
-    """Datasets for one run. `info` goes into the run's config.json: labels, preprocessing, fingerprint."""
+    """Datasets for one run. `info` goes into the run's config.json: labels, preprocessing, fingerprint.
+
+    A dataset with a `lengths` attribute (one int per sample) is batched by length (speech), so padding stays small.
+    """
 
     train: Any
     val: Any | None = None
@@ -24,11 +27,30 @@ class Data:
     collate: Any = None
 
 
+def tri_stage(total: int, ratios: str, initial: float = 0.01, final: float = 0.05) -> Any:
+    """The lr factor of the tri-stage schedule (wav2vec 2.0, fairseq): a linear warmup from `initial`, a hold at
+    the peak, then an exponential decay to `final`; `ratios` "0.1,0.4,0.5" are the stages' shares of the steps."""
+    warm, hold, _ = (float(r) for r in ratios.split(","))
+    warmup_steps, hold_steps = int(warm * total), int(hold * total)
+    decay_steps = max(1, total - warmup_steps - hold_steps)
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return initial + (1 - initial) * step / warmup_steps
+        if step < warmup_steps + hold_steps:
+            return 1.0
+        return final ** (min(step - warmup_steps - hold_steps, decay_steps) / decay_steps)
+
+    return factor
+
+
 class Recipe:
     """Override `loss` and `metrics`; the rest has defaults that follow the recipe's settings."""
 
     #: convolutional models get channels_last on CUDA
     convolutional = False
+    #: DDP must look for parameters without gradients (layer drop, parts frozen for some steps)
+    find_unused_parameters = False
 
     def __init__(
         self, config: TrainConfig, *, model: Any, dataset: Any, data_dir: Path | None, recipe: Any = None
@@ -38,6 +60,10 @@ class Recipe:
         self.dataset_spec = dataset
         self.data_dir = data_dir
         self.spec = recipe
+        #: optimizer steps taken so far; the engine sets it before each training batch (exact after --resume)
+        self.global_step = 0
+        #: the run's config.json (labels, preprocessing, model_args) when evaluating or predicting; None in training
+        self.run_config: dict[str, Any] | None = None
 
     @property
     def options(self) -> dict[str, Any]:
@@ -105,7 +131,7 @@ class Recipe:
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
     def make_scheduler(self, optimizer: Any, steps_per_epoch: int) -> Any:
-        """OneCycle, or linear warmup then cosine, stepped every optimizer step; None for "none"."""
+        """OneCycle, linear warmup then cosine, or tri-stage, stepped every optimizer step; None for "none"."""
         import torch
 
         cfg = self.config
@@ -114,6 +140,8 @@ class Recipe:
             pct = min(0.5, max(0.05, cfg.warmup_epochs / cfg.epochs)) if cfg.warmup_epochs else 0.25
             peaks = [group["lr"] for group in optimizer.param_groups]
             return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total, pct_start=pct)
+        if cfg.scheduler == "tri-stage":
+            return torch.optim.lr_scheduler.LambdaLR(optimizer, tri_stage(total, cfg.stage_ratios))
         if cfg.scheduler == "cosine":
             warmup = int(cfg.warmup_epochs * steps_per_epoch)
 

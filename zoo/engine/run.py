@@ -241,23 +241,15 @@ def load_for_inference(
         model = recipe.inference_model(config.get("model_args", {}))
         load_into(model, read_state_dict(Path(target) / "model.safetensors"), f"{mspec.name} ({target})")
     else:
-        from zoo.hub import download
-        from zoo.runs import is_zoo_config
-
-        pulled = download(target, hub=hub, allow_pickle=allow_pickle)  # verified; create_model re-uses the cache
-        config = pulled.config if is_zoo_config(pulled.config) else {}
-        if "preprocessing" not in config and pulled.name is not None:  # bound to the catalog's weights
-            config["preprocessing"] = dict(registry.weights_entry(pulled.name).preprocessing)
+        model, config = zoo.load_pretrained(target, hub=hub, allow_pickle=allow_pickle)
         mspec, rspec, dspec = resolve(
-            registry.model(config.get("model") or target).qualified_name,
-            config.get("recipe"),
-            dataset or _dataset_of(config),
+            registry.model(config["model"]).qualified_name, config.get("recipe"), dataset or _dataset_of(config)
         )
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
-        model = zoo.create_model(target, pretrained=True, hub=hub, allow_pickle=allow_pickle)
-        config = {"model": mspec.name, "recipe": rspec.name, **config}
+        config = {"recipe": rspec.name, **config}
     from zoo.engine.trainer import Dist, choose_device
 
+    recipe.run_config = config
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), config
 
 
@@ -275,14 +267,12 @@ def evaluate(
     hub: str | None = None,
 ) -> dict[str, Any]:
     """`zoo eval`: the recipe's metrics for a run folder or pretrained model on a dataset's validation split."""
-    from torch.utils.data import DataLoader
-
-    from zoo.engine.trainer import evaluate_model
+    from zoo.engine.trainer import eval_loader, evaluate_model
 
     recipe, model, _ = load_for_inference(target, dataset, data_dir, device, hub)
     data = recipe.build_data()
     split = data.val if data.val is not None else data.train
-    loader = DataLoader(split, batch_size=recipe.config.batch_size, collate_fn=data.collate)
+    loader = eval_loader(split, recipe.config.batch_size, data.collate)
     metrics = evaluate_model(recipe, model, loader)
     return {"model": target, "dataset": recipe.dataset_spec.name, "metrics": metrics}
 

@@ -39,3 +39,59 @@ class ResumableSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(self._indices()) - self.start
+
+
+class BucketBatchSampler(Sampler[list[int]]):
+    """Batches of similar lengths, so little of each batch is padding; resumable like ResumableSampler.
+
+    Each epoch: a seeded permutation, cut into pools of `pool` batches; each pool sorted by length and cut into
+    batches; the batches shuffled. Rank r takes every world-th batch (the list is padded to a multiple of world).
+    """
+
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        drop_last: bool = False,
+        pool: int = 50,
+    ) -> None:
+        self.lengths, self.batch_size, self.seed = list(lengths), batch_size, seed
+        self.rank, self.world, self.drop_last, self.pool = rank, world, drop_last, pool
+        self.epoch, self.start = 0, 0
+
+    def set_position(self, epoch: int, start: int = 0) -> None:
+        """Iterate epoch `epoch`, skipping this rank's first `start` samples (whole batches of batch_size)."""
+        self.epoch, self.start = epoch, start // self.batch_size
+
+    def _batches(self) -> list[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        size, span = self.batch_size, self.batch_size * self.pool
+        batches = []
+        for i in range(0, len(order), span):
+            pool = sorted(order[i : i + span], key=self.lengths.__getitem__)
+            batches += [pool[j : j + size] for j in range(0, len(pool), size)]
+        if self.drop_last:
+            batches = [b for b in batches if len(b) == size]
+        shuffled = torch.randperm(len(batches), generator=generator).tolist()
+        batches = [batches[i] for i in shuffled]
+        if self.drop_last:
+            batches = batches[: len(batches) - len(batches) % self.world]
+        else:
+            batches += batches[: (-len(batches)) % self.world]
+        return batches[self.rank :: self.world]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches()[self.start :])
+
+    def __len__(self) -> int:
+        return len(self._batches()) - self.start
+
+
+def sorted_batches(lengths: list[int], indices: list[int], batch_size: int) -> list[list[int]]:
+    """Evaluation batches: `indices` sorted by length, then cut, so padding is minimal and the order fixed."""
+    ordered = sorted(indices, key=lengths.__getitem__)
+    return [ordered[i : i + batch_size] for i in range(0, len(ordered), batch_size)]

@@ -23,7 +23,7 @@ from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 
 from zoo.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from zoo.engine.recipe import Data, Recipe
-from zoo.engine.sampler import ResumableSampler
+from zoo.engine.sampler import BucketBatchSampler, ResumableSampler, sorted_batches
 from zoo.errors import UsageError, ZooError
 
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -155,7 +155,7 @@ class Trainer:
         else:
             self.log.addHandler(logging.NullHandler())
 
-    def _loaders(self, data: Data) -> tuple[DataLoader, DataLoader, ResumableSampler]:
+    def _loaders(self, data: Data) -> tuple[DataLoader, DataLoader, ResumableSampler | BucketBatchSampler]:
         cfg, dist = self.cfg, self.dist
         per_rank = math.ceil(len(data.train) / dist.world)
         if cfg.drop_last and cfg.batch_size > per_rank:
@@ -170,6 +170,12 @@ class Trainer:
         val_indices = list(range(dist.rank, len(val_set), dist.world))
         # Each loader gets its own generator, so creating an iterator never draws from the global RNG.
         seeded = {"generator": torch.Generator().manual_seed(cfg.seed)}
+        lengths = getattr(data.train, "lengths", None)
+        if lengths is not None:  # variable-length samples (speech): batches of similar length, little padding
+            batches = BucketBatchSampler(lengths, cfg.batch_size, cfg.seed, dist.rank, dist.world, cfg.drop_last)
+            train = DataLoader(data.train, batch_sampler=batches, collate_fn=data.collate, **common, **seeded)
+            val = eval_loader(val_set, cfg.batch_size, data.collate, val_indices, **common)
+            return train, val, batches
         if data.collate is None and isinstance(data.train, TensorDataset) and isinstance(val_set, TensorDataset):
             # In-memory tensors: index a whole batch at once instead of collating it sample by sample.
             # Same batches in the same order, so results and resume are unchanged.
@@ -193,9 +199,7 @@ class Trainer:
                 **common,
                 **seeded,
             )
-            val = DataLoader(
-                val_set, batch_size=cfg.batch_size, sampler=val_indices, collate_fn=data.collate, **common, **seeded
-            )
+            val = eval_loader(val_set, cfg.batch_size, data.collate, val_indices, **common, **seeded)
         return train, val, sampler
 
     def _model(self, data: Data) -> tuple[torch.nn.Module, dict[str, Any]]:
@@ -230,7 +234,9 @@ class Trainer:
             from torch.nn.parallel import DistributedDataParallel
 
             train_model = DistributedDataParallel(
-                model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+                model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=self.recipe.find_unused_parameters,
             )
         if self.cfg.compile:
             train_model = torch.compile(train_model)
@@ -379,6 +385,7 @@ class Trainer:
         for batch in loader:
             if move:
                 batch = recipe.to_device(batch, device)
+            recipe.global_step = state["global_step"]
             with autocast:
                 loss = recipe.loss(model, batch)
             scaled = loss / accum if accum > 1 else loss
@@ -538,6 +545,18 @@ class Trainer:
         )
         progress.start()
         return progress
+
+
+def eval_loader(
+    dataset: Any, batch_size: int, collate: Any, indices: list[int] | None = None, **options: Any
+) -> DataLoader:
+    """Evaluation batches in a fixed order; a dataset with `lengths` is batched by length, with little padding."""
+    indices = list(range(len(dataset))) if indices is None else indices
+    lengths = getattr(dataset, "lengths", None)
+    if lengths is not None:
+        batches = sorted_batches(lengths, indices, batch_size)
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=collate, **options)
+    return DataLoader(dataset, batch_size=batch_size, sampler=indices, collate_fn=collate, **options)
 
 
 @torch.no_grad()

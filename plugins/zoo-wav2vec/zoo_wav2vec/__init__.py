@@ -3,22 +3,71 @@
 from __future__ import annotations
 
 import zoo
-from zoo.specs import ModelSpec
+from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 # The character vocabulary of facebook/wav2vec2-base-960h: <pad> (the CTC blank), <s>, </s>, <unk>, '|', A-Z, "'".
 VOCAB_SIZE = 32
+TASK = "automatic-speech-recognition"
+SIZES = {
+    "base": "wav2vec 2.0 BASE (Baevski et al. 2020) with a CTC head, torchaudio's model",
+    "large": "wav2vec 2.0 LARGE (Baevski et al. 2020) with a CTC head, torchaudio's model",
+    "tiny": "a 2-layer wav2vec2 with a CTC head, for tests and smoke runs (no pretrained weights)",
+}
 
 
 @zoo.hookimpl
 def register_models(register) -> None:
-    for size in ("base", "large"):
+    for size, description in SIZES.items():
         register(
             ModelSpec(
                 name=f"wav2vec2_{size}",
-                task="automatic-speech-recognition",
+                task=TASK,
                 factory="zoo_wav2vec.models:build",
                 kwargs={"size": size, "vocab_size": VOCAB_SIZE},
-                description=f"wav2vec 2.0 {size.upper()} (Baevski et al. 2020) with a CTC head, torchaudio's model",
+                description=description,
+                default_recipe="wav2vec2-ctc-finetune",
                 metadata={"sample_rate": 16000},
+                convert_weights=f"zoo_wav2vec.hf_weights:convert_{size}",
             )
         )
+
+
+@zoo.hookimpl
+def register_datasets(register) -> None:
+    register(
+        DatasetSpec(
+            name="librispeech",
+            task=TASK,
+            factory="zoo_wav2vec.data:librispeech",
+            formats=("flac + trans.txt",),
+            description="LibriSpeech folders: <speaker>/<chapter>/*.flac with <speaker>-<chapter>.trans.txt",
+        )
+    )
+    register(
+        DatasetSpec(
+            name="speech-manifest",
+            task=TASK,
+            factory="zoo_wav2vec.data:speech_manifest",
+            formats=("tsv",),
+            description="A TSV of audio path (relative to the manifest) and transcript; WAV, FLAC or OGG",
+        )
+    )
+
+
+@zoo.hookimpl
+def register_recipes(register) -> None:
+    from zoo_wav2vec.recipe_defaults import CPU, GPU
+
+    register(
+        RecipeSpec(
+            name="wav2vec2-ctc-finetune",
+            model="wav2vec2_*",
+            dataset="librispeech",
+            task=TASK,
+            description="CTC fine-tuning: frozen feature encoder, tri-stage AdamW, length-bucketed batches; WER, CER",
+            cpu_defaults=CPU,
+            gpu_defaults=GPU,
+            metrics=("wer", "cer", "loss"),
+            factory="zoo_wav2vec.recipe:Wav2Vec2CTCFinetune",
+        )
+    )

@@ -1,22 +1,68 @@
-"""wav2vec2 models from torchaudio, with a CTC head (torchaudio's `aux` layer) sized to the vocabulary."""
+"""wav2vec2 models from torchaudio (`wav2vec2_model`), with a CTC head (torchaudio's `aux` layer) sized to the
+vocabulary. `base` and `large` are the paper's sizes; `tiny` is a small config for tests and smoke runs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from torch import nn
 
-BUILDERS = {"base": "wav2vec2_base", "large": "wav2vec2_large"}
+# The convolutional feature encoder: (channels, kernel, stride) per layer; 320 samples (20 ms) per frame.
+PAPER_CONV = [(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512, 2, 2)] * 2
+TINY_CONV = [(32, 10, 5)] + [(32, 3, 2)] * 4 + [(32, 2, 2)] * 2
+
+ARCHS: dict[str, dict[str, Any]] = {
+    "base": {
+        "extractor_mode": "group_norm",
+        "extractor_conv_layer_config": PAPER_CONV,
+        "extractor_conv_bias": False,
+        "encoder_embed_dim": 768,
+        "encoder_pos_conv_kernel": 128,
+        "encoder_pos_conv_groups": 16,
+        "encoder_num_layers": 12,
+        "encoder_num_heads": 12,
+        "encoder_ff_interm_features": 3072,
+        "encoder_layer_norm_first": False,
+    },
+    "large": {
+        "extractor_mode": "group_norm",
+        "extractor_conv_layer_config": PAPER_CONV,
+        "extractor_conv_bias": False,
+        "encoder_embed_dim": 1024,
+        "encoder_pos_conv_kernel": 128,
+        "encoder_pos_conv_groups": 16,
+        "encoder_num_layers": 24,
+        "encoder_num_heads": 16,
+        "encoder_ff_interm_features": 4096,
+        "encoder_layer_norm_first": False,
+    },
+    "tiny": {
+        "extractor_mode": "group_norm",
+        "extractor_conv_layer_config": TINY_CONV,
+        "extractor_conv_bias": False,
+        "encoder_embed_dim": 96,
+        "encoder_pos_conv_kernel": 16,
+        "encoder_pos_conv_groups": 4,
+        "encoder_num_layers": 2,
+        "encoder_num_heads": 4,
+        "encoder_ff_interm_features": 192,
+        "encoder_layer_norm_first": False,
+    },
+}
 
 
 def build(size: str = "base", vocab_size: int = 32, dropout: float = 0.1) -> nn.Module:
-    """torchaudio.models.wav2vec2_<size>(aux_num_out=vocab_size), with one dropout for every layer."""
+    """torchaudio's wav2vec2 of `size` with a CTC head of `vocab_size` outputs and one dropout for every layer."""
     import torchaudio
 
-    if size not in BUILDERS:
-        raise ValueError(f"size must be one of {sorted(BUILDERS)}, got {size!r}")
+    if size not in ARCHS:
+        raise ValueError(f"size must be one of {sorted(ARCHS)}, got {size!r}")
     if vocab_size < 2:
         raise ValueError(f"vocab_size must be at least 2 (the CTC blank and one symbol), got {vocab_size}")
-    builder = getattr(torchaudio.models, BUILDERS[size])
-    return builder(
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    return torchaudio.models.wav2vec2_model(
+        **ARCHS[size],
         encoder_projection_dropout=dropout,
         encoder_attention_dropout=dropout,
         encoder_ff_interm_dropout=dropout,

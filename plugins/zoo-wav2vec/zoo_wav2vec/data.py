@@ -1,0 +1,228 @@
+"""Speech datasets: LibriSpeech folders and TSV manifests, as (waveform, token ids) samples with their lengths."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Dataset
+
+from zoo.engine import Data
+from zoo.errors import UsageError, ZooError
+from zoo_wav2vec import audio
+from zoo_wav2vec.vocab import DEFAULT, Vocabulary
+
+
+@dataclass(frozen=True)
+class Utterance:
+    path: Path
+    text: str
+    seconds: float
+
+
+class SpeechDataset(Dataset):
+    """Decodes each file when asked: mono, resampled, normalised; targets are the vocabulary's ids."""
+
+    def __init__(
+        self, utterances: list[Utterance], vocab: Vocabulary, normalize: bool, sample_rate: int = audio.SAMPLE_RATE
+    ) -> None:
+        self.utterances, self.vocab, self.normalize, self.sample_rate = utterances, vocab, normalize, sample_rate
+        #: samples per utterance at `sample_rate`, read from the headers: the engine batches by length
+        self.lengths = [round(u.seconds * sample_rate) for u in utterances]
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        u = self.utterances[i]
+        wave = audio.load(u.path, self.normalize, self.sample_rate)
+        return wave, torch.tensor(self.vocab.encode(u.text), dtype=torch.long)
+
+
+def collate(batch: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Zero-padded waveforms and targets, with the true lengths of each (the padding masks)."""
+    waves, targets = zip(*batch, strict=True)
+    return {
+        "waves": torch.nn.utils.rnn.pad_sequence(list(waves), batch_first=True),
+        "lengths": torch.tensor([len(w) for w in waves]),
+        "targets": torch.nn.utils.rnn.pad_sequence(list(targets), batch_first=True),
+        "target_lengths": torch.tensor([len(t) for t in targets]),
+    }
+
+
+def _utterance(path: Path, text: str) -> Utterance:
+    return Utterance(path, text, audio.duration(path))
+
+
+def _check_dir(data_dir: Path | None, name: str, hint: str) -> Path:
+    if data_dir is None:
+        raise UsageError(f"{name} needs --data-dir: {hint}")
+    path = Path(data_dir)
+    if not path.exists():
+        raise UsageError(f"--data-dir {path} does not exist: {hint}")
+    return path
+
+
+# LibriSpeech -----------------------------------------------------------------------------------------------------
+
+LIBRISPEECH_HINT = (
+    "the LibriSpeech folder (with train-clean-100/, dev-clean/, ...) or one split of it "
+    "(<speaker>/<chapter>/<speaker>-<chapter>-<utt>.flac with <speaker>-<chapter>.trans.txt)"
+)
+
+
+def read_librispeech(split: Path) -> list[Utterance]:
+    """Every utterance of a split: each chapter's *.trans.txt lines `<utt-id> TRANSCRIPT`, audio `<utt-id>.flac`."""
+    out = []
+    for transcript in sorted(split.rglob("*.trans.txt")):
+        for n, line in enumerate(transcript.read_text("utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            utt, _, text = line.strip().partition(" ")
+            path = transcript.parent / f"{utt}.flac"
+            if not path.is_file():
+                raise ZooError(f"{transcript}:{n}: names {utt}, but {path.name} is not in {transcript.parent}")
+            out.append(_utterance(path, text))
+    if not out:
+        raise UsageError(f"no LibriSpeech transcripts (*.trans.txt) under {split}: expected {LIBRISPEECH_HINT}")
+    return out
+
+
+def librispeech(
+    data_dir: Path | None = None,
+    vocab: Vocabulary = DEFAULT,
+    normalize: bool = True,
+    train_split: str = "train-clean-100",
+    val_split: str = "dev-clean",
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    max_seconds: float = 0.0,
+    **_: Any,
+) -> Data:
+    """LibriSpeech: named train and validation splits of the LibriSpeech folder, or one split held out by speaker."""
+    root = _check_dir(data_dir, "librispeech", LIBRISPEECH_HINT)
+    if (root / train_split).is_dir():
+        train = read_librispeech(root / train_split)
+        val = read_librispeech(root / val_split) if (root / val_split).is_dir() else None
+        if val is None:
+            train, val = _hold_out(train, val_fraction, seed, key=lambda u: u.path.name.split("-")[0])
+    else:
+        train, val = _hold_out(read_librispeech(root), val_fraction, seed, key=lambda u: u.path.name.split("-")[0])
+    return speech_data(train, val, vocab, normalize, max_seconds, name="librispeech")
+
+
+# TSV manifests -------------------------------------------------------------------------------------------------
+
+MANIFEST_HINT = (
+    "a TSV file of `path<TAB>transcript` lines (paths relative to the file), or a folder with train.tsv "
+    "and dev.tsv (or valid.tsv)"
+)
+VAL_NAMES = ("dev.tsv", "valid.tsv", "val.tsv", "test.tsv")
+
+
+def read_manifest(path: Path) -> list[Utterance]:
+    """`path<TAB>transcript` per line; an optional header line `path<TAB>transcript` (or text/sentence)."""
+    out = []
+    with path.open(encoding="utf-8", newline="") as fh:
+        for n, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
+            if not row or not "".join(row).strip():
+                continue
+            if n == 1 and row[0].strip().lower() in ("path", "file", "audio"):
+                continue
+            if len(row) != 2:
+                raise UsageError(f"{path}:{n}: expected `path<TAB>transcript`, got {len(row)} field(s)")
+            audio_path = (path.parent / row[0].strip()).resolve()
+            if not audio_path.is_file():
+                raise UsageError(f"{path}:{n}: no audio file {row[0].strip()} (paths are relative to {path.parent})")
+            out.append(_utterance(audio_path, row[1]))
+    if not out:
+        raise UsageError(f"{path} lists no utterances: expected {MANIFEST_HINT}")
+    return out
+
+
+def speech_manifest(
+    data_dir: Path | None = None,
+    vocab: Vocabulary = DEFAULT,
+    normalize: bool = True,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    max_seconds: float = 0.0,
+    **_: Any,
+) -> Data:
+    """A manifest file (validation held out), or a folder with train.tsv and a dev/valid/val/test.tsv."""
+    root = _check_dir(data_dir, "speech-manifest", MANIFEST_HINT)
+    if root.is_file():
+        train, val = _hold_out(read_manifest(root), val_fraction, seed, key=lambda u: str(u.path))
+    else:
+        if not (root / "train.tsv").is_file():
+            raise UsageError(f"{root} has no train.tsv: expected {MANIFEST_HINT}")
+        train = read_manifest(root / "train.tsv")
+        val_file = next((root / n for n in VAL_NAMES if (root / n).is_file()), None)
+        if val_file is not None:
+            val = read_manifest(val_file)
+        else:
+            train, val = _hold_out(train, val_fraction, seed, key=lambda u: str(u.path))
+    return speech_data(train, val, vocab, normalize, max_seconds, name="speech-manifest")
+
+
+# Shared ----------------------------------------------------------------------------------------------------------
+
+
+def _hold_out(
+    utterances: list[Utterance], fraction: float, seed: int, key: Any
+) -> tuple[list[Utterance], list[Utterance]]:
+    """Split off about `fraction` of the groups (speakers, or files) for validation, seeded."""
+    if not 0 < fraction < 1:
+        raise UsageError(f"val_fraction must be between 0 and 1, got {fraction}")
+    groups = sorted({key(u) for u in utterances})
+    if len(groups) < 2:  # one speaker: hold out utterances instead
+
+        def key(u: Utterance) -> str:
+            return str(u.path)
+
+        groups = sorted({key(u) for u in utterances})
+    if len(groups) < 2:  # a single utterance: validate on it
+        return utterances, utterances
+    random.Random(seed).shuffle(groups)
+    held = set(groups[: max(1, round(len(groups) * fraction))])
+    return [u for u in utterances if key(u) not in held], [u for u in utterances if key(u) in held]
+
+
+def speech_data(
+    train: list[Utterance],
+    val: list[Utterance] | None,
+    vocab: Vocabulary,
+    normalize: bool,
+    max_seconds: float,
+    name: str,
+) -> Data:
+    """Data for the recipe: datasets with lengths, the collate function, labels, preprocessing and fingerprint."""
+    warnings = []
+    if max_seconds:
+        kept = [u for u in train if u.seconds <= max_seconds]
+        if len(kept) < len(train):
+            warnings.append(f"skipped {len(train) - len(kept)} training utterance(s) longer than {max_seconds} s")
+        if not kept:
+            raise UsageError(f"every training utterance is longer than max_seconds={max_seconds}: raise it")
+        train = kept
+    digest = hashlib.sha256()
+    for u in [*train, *(val or [])]:
+        digest.update(f"{u.path.name}\t{u.text}\t{u.seconds:.4f}\n".encode())
+    return Data(
+        train=SpeechDataset(train, vocab, normalize),
+        val=SpeechDataset(val, vocab, normalize) if val else None,
+        collate=collate,
+        info={
+            "name": name,
+            "labels": list(vocab.tokens),
+            "preprocessing": {"sample_rate": audio.SAMPLE_RATE, "normalize": normalize},
+            "fingerprint": "sha256:" + digest.hexdigest(),
+            "train_seconds": round(sum(u.seconds for u in train), 2),
+            "warnings": warnings,
+        },
+    )

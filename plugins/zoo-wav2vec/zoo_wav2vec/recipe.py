@@ -1,0 +1,169 @@
+"""`wav2vec2-ctc-finetune`: CTC fine-tuning of wav2vec2 as in the paper (fairseq's recipe): the convolutional
+feature encoder frozen, the transformer optionally frozen for the first steps, AdamW with the tri-stage schedule,
+length-bucketed batches with padding masks; WER and CER by greedy decoding. Prediction transcribes files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from zoo.engine import Data, Recipe
+from zoo.errors import UsageError
+from zoo_wav2vec import audio
+from zoo_wav2vec.metrics import error_counts
+from zoo_wav2vec.transcribe import batch_greedy, frame_logits, greedy
+from zoo_wav2vec.vocab import DEFAULT, Vocabulary
+
+
+def unwrap(model: Any) -> Any:
+    """The plain model inside DDP and torch.compile wrappers."""
+    while hasattr(model, "module") or hasattr(model, "_orig_mod"):
+        model = getattr(model, "module", None) or model._orig_mod
+    return model
+
+
+class Wav2Vec2CTCFinetune(Recipe):
+    # Layer drop skips random layers, and the transformer may sit out the first steps: DDP must expect that.
+    find_unused_parameters = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._base: tuple[Any, dict[str, Any]] | None = None
+        self._encoder_frozen = False
+        if self.options["freeze_transformer_steps"] < 0:
+            raise UsageError(f"freeze_transformer_steps must be >= 0, got {self.options['freeze_transformer_steps']}")
+        if not 0 <= self.options["dropout"] < 1:
+            raise UsageError(f"dropout must be in [0, 1), got {self.options['dropout']}")
+
+    # Where the weights and the vocabulary come from ------------------------------------------------------------
+
+    def base_name(self) -> str:
+        """The weights to start from: the `base` option, else the model's default catalog weights."""
+        import zoo
+
+        if self.options["base"]:
+            return self.options["base"]
+        weights = zoo.get_registry().weights_for(self.model_spec)
+        if not weights:
+            raise UsageError(
+                f"{self.model_spec.name} has no pretrained weights in the catalog: pass --set pretrained=false "
+                "to train from random weights, or --set base=NAME for weights to start from."
+            )
+        return weights[0].name
+
+    def base(self) -> tuple[Any, dict[str, Any]]:
+        """The pretrained model and its config, pulled once."""
+        if self._base is None:
+            import zoo
+
+            self._base = zoo.load_pretrained(
+                self.base_name(), hub=self.options["hub"] or None, dropout=self.options["dropout"]
+            )
+        return self._base
+
+    def weights_config(self) -> dict[str, Any]:
+        """Labels and preprocessing: the run's when evaluating, the base weights' when fine-tuning."""
+        if self.run_config is not None:
+            return self.run_config
+        if self.options["pretrained"]:
+            return self.base()[1]
+        return {"labels": list(DEFAULT.tokens), "preprocessing": {"sample_rate": audio.SAMPLE_RATE, "normalize": True}}
+
+    @staticmethod
+    def vocabulary(config: dict[str, Any]) -> Vocabulary:
+        return Vocabulary(tuple(config["labels"])) if config.get("labels") else DEFAULT
+
+    # Data and model ------------------------------------------------------------------------------------------
+
+    def build_data(self) -> Data:
+        config = self.weights_config()
+        self.vocab = self.vocabulary(config)
+        o = self.options
+        data = self.dataset_spec.build(
+            data_dir=self.data_dir,
+            vocab=self.vocab,
+            normalize=bool(config.get("preprocessing", {}).get("normalize", True)),
+            train_split=o["train_split"],
+            val_split=o["val_split"],
+            val_fraction=o["val_fraction"],
+            seed=self.config.seed,
+            max_seconds=o["max_seconds"],
+        )
+        if o["pretrained"] and self.run_config is None:
+            data.info["base_weights"] = self.base_name()
+        return data
+
+    def model_args(self, data: Data) -> dict[str, Any]:
+        return {"vocab_size": len(data.info["labels"]), "dropout": self.options["dropout"]}
+
+    def build_model(self, args: dict[str, Any]) -> Any:
+        if self.options["pretrained"]:
+            model = self.base()[0]
+            if model.aux.out_features != args["vocab_size"]:  # cannot happen: the data uses the weights' vocabulary
+                raise UsageError(f"the base weights predict {model.aux.out_features} symbols, not {args['vocab_size']}")
+        else:
+            model = self.model_spec.build(**args)
+        if self.options["freeze_feature_encoder"]:
+            model.feature_extractor.requires_grad_(False)
+        return model
+
+    # Training ------------------------------------------------------------------------------------------------
+
+    def _follow_freeze_schedule(self, model: Any) -> None:
+        """The transformer (and feature projection) learn only after `freeze_transformer_steps` steps."""
+        frozen = model.training and self.global_step < self.options["freeze_transformer_steps"]
+        if frozen != self._encoder_frozen:
+            unwrap(model).encoder.requires_grad_(not frozen)
+            self._encoder_frozen = frozen
+
+    def ctc_losses(self, model: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Per-utterance CTC loss divided by the target length, with the logits and their frame counts."""
+        logits, frames = model(batch["waves"], batch["lengths"])
+        log_probs = F.log_softmax(logits.float(), dim=-1).transpose(0, 1)  # [frames, batch, vocab]
+        losses = F.ctc_loss(
+            log_probs,
+            batch["targets"],
+            frames,
+            batch["target_lengths"],
+            blank=0,
+            reduction="none",
+            zero_infinity=True,  # audio too short for its transcript: no gradient instead of inf
+        )
+        return losses / batch["target_lengths"].clamp_min(1), logits, frames
+
+    def loss(self, model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        self._follow_freeze_schedule(model)
+        losses, _, _ = self.ctc_losses(model, batch)
+        return losses.mean()
+
+    def metrics(self, model: Any, batch: dict[str, torch.Tensor]) -> dict[str, tuple[float, float]]:
+        losses, logits, frames = self.ctc_losses(model, batch)
+        hypotheses = batch_greedy(logits, frames, self.vocab)
+        targets, lengths = batch["targets"].cpu(), batch["target_lengths"].cpu()
+        references = [self.vocab.spell(t[:n].tolist()) for t, n in zip(targets, lengths, strict=True)]
+        counts = error_counts(references, hypotheses)
+        return {**counts, "loss": (losses.sum().item(), len(losses))}
+
+    # Inference -----------------------------------------------------------------------------------------------
+
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """The transcript of each audio file (long files in overlapping chunks)."""
+        vocab = self.vocabulary(run_config)
+        preprocessing = run_config.get("preprocessing") or {}
+        rate = int(preprocessing.get("sample_rate", audio.SAMPLE_RATE))
+        out = []
+        for path in inputs:
+            wave = audio.load(Path(path), normalize=False, sample_rate=rate)
+            logits = frame_logits(
+                model,
+                wave,
+                rate,
+                self.options["chunk_seconds"],
+                self.options["overlap_seconds"],
+                normalize=bool(preprocessing.get("normalize", True)),
+            )
+            out.append(greedy(logits, vocab))
+        return out
