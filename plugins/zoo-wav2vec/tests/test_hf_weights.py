@@ -33,10 +33,8 @@ def test_old_weight_norm_keys_convert_as_torchs_own_hook_does(hf_wav2vec2_base):
     old = transformers_layout(hf_wav2vec2_base.state_dict(), old_weight_norm=True)
     assert "wav2vec2.encoder.pos_conv_embed.conv.weight_g" in old
     # torch's weight-norm parametrization converts weight_g/weight_v itself when a state dict is loaded:
-    with_old_names = {
-        k.replace("parametrizations.weight.original0", "weight_g").replace("parametrizations.weight.original1", "weight_v"): v
-        for k, v in rename(old).items()
-    }  # fmt: skip
+    g, v = "parametrizations.weight.original0", "parametrizations.weight.original1"
+    with_old_names = {k.replace(g, "weight_g").replace(v, "weight_v"): t for k, t in rename(old).items()}
     via_hook = torchaudio.models.wav2vec2_base(aux_num_out=32)
     via_hook.load_state_dict(with_old_names)
     ours = torchaudio.models.wav2vec2_base(aux_num_out=32)
