@@ -33,6 +33,9 @@ def test_unknown_key_lists_the_valid_ones():
         ({"optimizer": "lion"}, "optimizer must be one of sgd, adamw, adam"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps"),
         ({"precision": "int8"}, "precision must be one of"),
+        ({"stage_ratios": "0.5,0.5"}, "stage_ratios must be 3 shares summing to 1"),
+        ({"stage_ratios": "0.1,0.4,0.6"}, "stage_ratios must be 3 shares summing to 1"),
+        ({"stage_ratios": "a,b,c"}, "stage_ratios must be 3 shares"),
     ],
 )
 def test_impossible_values_are_refused(sets, message):
@@ -44,3 +47,14 @@ def test_parse_sets():
     assert parse_sets(["a=1", " b = x=y "]) == {"a": "1", "b": "x=y"}
     with pytest.raises(UsageError, match="KEY=VALUE"):
         parse_sets(["novalue"])
+
+
+def test_tri_stage_warms_up_holds_then_decays():
+    from zoo.engine.recipe import tri_stage
+
+    factor = tri_stage(100, "0.1,0.4,0.5")
+    assert factor(0) == 0.01  # fairseq's init_lr_scale
+    assert factor(5) == pytest.approx(0.01 + 0.99 * 0.5)
+    assert factor(10) == factor(49) == 1.0
+    assert factor(75) == pytest.approx(0.05**0.5)  # halfway through the exponential decay
+    assert factor(100) == pytest.approx(0.05) == factor(500)  # final_lr_scale, and it stays there

@@ -25,3 +25,42 @@ def test_ranks_split_evenly():
     assert set().union(*parts) == set(range(10))
     dropped = [list(ResumableSampler(10, seed=0, rank=r, world=3, drop_last=True)) for r in range(3)]
     assert [len(p) for p in dropped] == [3, 3, 3] and len(set().union(*dropped)) == 9
+
+
+def test_bucketed_batches_cover_every_sample_once_with_similar_lengths():
+    import random
+
+    from zoo.engine.sampler import BucketBatchSampler
+
+    lengths = [random.Random(i).randint(1, 1000) for i in range(500)]
+    sampler = BucketBatchSampler(lengths, batch_size=10, seed=3)  # one pool of 50 batches
+    batches = list(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(500))
+    assert len(batches) == len(sampler) == 50
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
+    assert spread < 100  # random batches of 10 would spread over ~800 of the 1..1000 range
+    assert batches == list(BucketBatchSampler(lengths, 10, seed=3))  # a function of (seed, epoch)
+    sampler.set_position(1)
+    assert list(sampler) != batches
+
+
+def test_bucketed_batches_resume_mid_epoch_and_split_across_ranks():
+    from zoo.engine.sampler import BucketBatchSampler
+
+    lengths = list(range(103))
+    whole = list(BucketBatchSampler(lengths, 8, seed=0))
+    resumed = BucketBatchSampler(lengths, 8, seed=0)
+    resumed.set_position(0, start=3 * 8)  # three batches already trained
+    assert list(resumed) == whole[3:] and len(resumed) == len(whole) - 3
+    ranks = [list(BucketBatchSampler(lengths, 8, seed=0, rank=r, world=3)) for r in range(3)]
+    assert [len(r) for r in ranks] == [5, 5, 5]  # 13 batches padded to 15
+    assert {i for r in ranks for b in r for i in b} == set(range(103))
+    dropped = list(BucketBatchSampler(lengths, 8, seed=0, drop_last=True))
+    assert all(len(b) == 8 for b in dropped) and len(dropped) == 12
+
+
+def test_evaluation_batches_are_sorted_by_length():
+    from zoo.engine.sampler import sorted_batches
+
+    assert sorted_batches([5, 1, 4, 2, 3], [0, 1, 2, 3, 4], 2) == [[1, 3], [4, 2], [0]]
+    assert sorted_batches([5, 1, 4, 2, 3], [0, 2, 4], 2) == [[4, 2], [0]]
