@@ -35,6 +35,7 @@ bench: setup
 	$(PY) bench/pull.py
 	$(PY) bench/train_overhead.py
 	$(PY) bench/cnn_throughput.py
+	$(PY) bench/asr_throughput.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache

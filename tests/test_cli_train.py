@@ -148,29 +148,11 @@ def test_gpu_check_script_runs(tmp_path):
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
-    proc = subprocess.run(
-        [
-            "bash",
-            str(root / "bench" / "gpu_check.sh"),
-            "--device",
-            "cpu",
-            "--steps",
-            "2",
-            "--arch",
-            "resnet18:2,resnet50:2",
-            "--size",
-            "32",
-            "--bank",
-            "4",
-            "--precision",
-            "fp32",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    script = root / "bench" / "gpu_check.sh"
+    proc = subprocess.run(["bash", str(script), "--cpu-smoke"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"resnet18 zoo engine\s+\d+", proc.stdout) and re.search(r"resnet50 zoo engine\s+\d+", proc.stdout)
+    assert re.search(r"wav2vec2_base zoo engine\s+\d+", proc.stdout)
 
 
 def test_train_eval_predict_json(run_zoo, site, tmp_path):
