@@ -214,8 +214,9 @@ def test_impossible_values_exit_2_before_any_work(run_zoo, site, tmp_path, args,
     assert not out.exists()
 
 
-def test_model_without_a_recipe(run_zoo):
-    assert_clean_error(run_zoo("train", "wav2vec2_large", "--epochs", "1"), 2, "no plugin provides a training recipe")
+def test_model_without_a_recipe(run_zoo, plugin_sites):
+    proc = run_zoo("train", "needs_file", "--epochs", "1", sites=[plugin_sites("zoo-unbuildable")])
+    assert_clean_error(proc, 2, "no plugin provides a training recipe")
 
 
 def test_eval_of_a_folder_that_is_not_a_run(run_zoo, tmp_path):

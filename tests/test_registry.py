@@ -12,7 +12,7 @@ def test_list_models_filters(isolated_registry):
     isolated_registry()
     assert zoo.list_models("resnet*") == ["resnet101", "resnet152", "resnet18", "resnet34", "resnet50"]
     assert zoo.list_models(task="recommendation") == ["mf", "ncf"]
-    assert zoo.list_models(plugin="wav2vec") == ["wav2vec2_base", "wav2vec2_large"]
+    assert zoo.list_models(plugin="wav2vec") == ["wav2vec2_base", "wav2vec2_large", "wav2vec2_tiny"]
     assert zoo.list_models(pretrained=True) == [
         "resnet101",
         "resnet152",

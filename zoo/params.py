@@ -78,12 +78,15 @@ def _write_cache(path: Path, data: dict[str, int]) -> None:
 
 def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
     """Build each named model (qualified) on the meta device in a fresh interpreter and count its parameters."""
+    # The child sees this process's sys.path, so plugins found on a path added at run time are found again.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.run(
         [sys.executable, "-m", "zoo._count_params"],
         input=json.dumps(names),
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

@@ -130,6 +130,18 @@ def test_transformer_learns_only_after_the_frozen_steps(speech):
     assert grads[3] == {"feature_extractor.": False, "encoder.": True, "aux.": True}
 
 
+def test_bf16_autocast_and_gradient_accumulation(run_zoo, speech, tmp_path):
+    """What the GPU defaults use (bf16, 2 batches per step), run on the CPU's bf16 autocast."""
+    out = tmp_path / "bf16"
+    args = ["--precision", "bf16", "--set", "grad_accum=2", "--batch-size", "2", "--epochs", "1", "--out", str(out)]
+    proc = run_zoo("train", *TINY[:-2], "--data-dir", str(speech), *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    [row] = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert row["steps"] == 2  # 8 utterances, batches of 2, 2 batches per optimizer step
+    assert 0 < row["loss"] < float("inf")
+    assert json.loads((out / "config.json").read_text())["settings"]["precision"] == "bf16"
+
+
 def test_two_processes_with_layer_drop(run_zoo, speech, tmp_path):
     out = tmp_path / "ddp"
     proc = run_zoo("train", *TINY, "--data-dir", str(speech), "--epochs", "2", "--nproc", "2", "--out", str(out))
