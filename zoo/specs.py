@@ -10,6 +10,7 @@ import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -114,8 +115,21 @@ class ModelSpec(_Buildable):
 
 
 @dataclass(frozen=True)
+class Sample:
+    """A few samples in a dataset's real format, for the conformance suite (zoo.testing): the `data_dir` to hand
+    the adapter (None when it needs none) and inputs that `zoo predict` accepts for the task."""
+
+    data_dir: Path | None
+    inputs: list[str]
+
+
+@dataclass(frozen=True)
 class DatasetSpec(_Buildable):
-    """A dataset adapter: `factory(**options)` returns the dataset object the recipes consume."""
+    """A dataset adapter: `factory(**options)` returns the dataset object the recipes consume.
+
+    `sample` ("pkg.mod:func"): `func(folder)` writes a few samples in the real format into `folder` and returns a
+    `Sample`; zoo.testing trains one step and predicts on it, with no download.
+    """
 
     name: str
     task: str
@@ -124,14 +138,24 @@ class DatasetSpec(_Buildable):
     formats: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     plugin: str = ""
+    sample: Factory | None = None
 
     def __post_init__(self) -> None:
         _check_common("dataset", self.name, self.task, self.factory)
+        if self.sample is not None:
+            _check_common("dataset", self.name, self.task, self.sample)
         object.__setattr__(self, "formats", tuple(self.formats))
         object.__setattr__(self, "metadata", _frozen(self.metadata))
 
     def build(self, **options: Any) -> Any:
         return self.resolve_factory()(**options)
+
+    def write_sample(self, folder: Path) -> Sample:
+        """Write the dataset's sample into `folder` (see `sample`)."""
+        if self.sample is None:
+            raise ZooError(f"dataset '{self.qualified_name}' has no sample")
+        func = self.sample if callable(self.sample) else load_object(self.sample)
+        return func(folder)
 
 
 @dataclass(frozen=True)

@@ -293,4 +293,9 @@ def predict(
 
     with torch.no_grad():
         outputs = recipe.predict(model, list(inputs), top, config)
+    if len(outputs) != len(inputs):
+        raise ZooError(
+            f"recipe '{recipe.spec.qualified_name}' returned {len(outputs)} outputs for {len(inputs)} inputs: "
+            "its predict must return one per input (report this to the plugin's authors)"
+        )
     return [{"input": i, "output": o} for i, o in zip(inputs, outputs, strict=True)]

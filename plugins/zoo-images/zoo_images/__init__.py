@@ -15,6 +15,7 @@ def register_datasets(register) -> None:
             name="cifar10",
             task=TASK,
             factory="zoo_images.cifar10:load",
+            sample="zoo_images.samples:cifar10",
             formats=("cifar-10-batches-py",),
             description="CIFAR-10 from its python batches (data_batch_1..5, test_batch, batches.meta)",
         )
@@ -24,6 +25,7 @@ def register_datasets(register) -> None:
             name="imagefolder",
             task=TASK,
             factory="zoo_images.imagefolder:load",
+            sample="zoo_images.samples:imagefolder",
             formats=("png", "jpeg", "bmp", "webp"),
             description="One folder per class; train/ and val/ folders, or a split ratio",
         )
@@ -33,6 +35,7 @@ def register_datasets(register) -> None:
             name="digits",
             task=TASK,
             factory="zoo_images.digits:load",
+            sample="zoo_images.samples:digits",
             formats=("scikit-learn",),
             description="scikit-learn's bundled 8x8 digits (1,797 real images), upsampled to 32x32 RGB, fixed split",
         )

@@ -40,6 +40,7 @@ def register_datasets(register) -> None:
             name="movielens",
             task="recommendation",
             factory="zoo_recsys.data:movielens",
+            sample="zoo_recsys.samples:movielens",
             formats=("u.data", "ratings.dat", "ratings.csv", "recbole .inter"),
             description="MovieLens: ml-100k, ml-1m, ml-latest(-small) or RecBole's atomic files",
         )
@@ -49,6 +50,7 @@ def register_datasets(register) -> None:
             name="ratings-csv",
             task="recommendation",
             factory="zoo_recsys.data:ratings_csv",
+            sample="zoo_recsys.samples:ratings_csv",
             formats=("csv", "tsv"),
             description="Any CSV/TSV of user, item, rating[, timestamp]",
         )

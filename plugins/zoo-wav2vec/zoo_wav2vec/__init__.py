@@ -39,6 +39,7 @@ def register_datasets(register) -> None:
             name="librispeech",
             task=TASK,
             factory="zoo_wav2vec.data:librispeech",
+            sample="zoo_wav2vec.samples:librispeech",
             formats=("flac + trans.txt",),
             description="LibriSpeech folders: <speaker>/<chapter>/*.flac with <speaker>-<chapter>.trans.txt",
         )
@@ -48,6 +49,7 @@ def register_datasets(register) -> None:
             name="speech-manifest",
             task=TASK,
             factory="zoo_wav2vec.data:speech_manifest",
+            sample="zoo_wav2vec.samples:speech_manifest",
             formats=("tsv",),
             description="A TSV of audio path (relative to the manifest) and transcript; WAV, FLAC or OGG",
         )

@@ -1,0 +1,58 @@
+"""A few images in each adapter's real format, for zoo's conformance suite (zoo.testing): no download."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+
+from zoo.specs import Sample
+
+CLASSES = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+
+
+def _image(folder: Path, name: str, colour: int, size: int = 32) -> Path:
+    from PIL import Image
+
+    rng = np.random.default_rng(colour)
+    pixels = np.clip(rng.normal(colour, 20, (size, size, 3)), 0, 255).astype(np.uint8)
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(path)
+    return path
+
+
+def cifar10(folder: Path) -> Sample:
+    """The python layout: pickled batches with bytes keys, 10 images each, plus a PNG to predict."""
+    root = folder / "cifar-10-batches-py"
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        labels = list(range(10))
+        data = np.stack([np.clip(rng.normal(25 * k, 20, 3072), 0, 255) for k in labels]).astype(np.uint8)
+        batch = {b"batch_label": name.encode(), b"labels": labels, b"data": data, b"filenames": [b"x.png"] * 10}
+        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
+    (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": CLASSES, b"num_vis": 3072}, protocol=2))
+    return Sample(data_dir=folder, inputs=[str(_image(folder, "input.png", 100))])
+
+
+def imagefolder(folder: Path) -> Sample:
+    """Two classes of six PNGs each, plus a PNG to predict."""
+    root = folder / "images"
+    for k, name in enumerate(("cats", "dogs")):
+        for i in range(6):
+            _image(root / name, f"{i}.png", 60 + 120 * k + i)
+    return Sample(data_dir=root, inputs=[str(_image(folder, "input.png", 70))])
+
+
+def digits(folder: Path) -> Sample:
+    """scikit-learn ships the digits themselves; the sample is one of them as a PNG to predict."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    pixels = (load_digits().images[0] * (255 / 16)).astype(np.uint8)
+    path = folder / "digit.png"
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).convert("RGB").resize((32, 32)).save(path)
+    return Sample(data_dir=None, inputs=[str(path)])
