@@ -99,3 +99,19 @@ def test_pull_skips_other_frameworks_and_verifies(run_zoo, olah_session_cache, h
     assert proc.returncode == 0, proc.stderr
     files = {f["path"] for f in json.loads(proc.stdout)["files"]}
     assert files == {"model.safetensors", "config.json", "vocab.json", "preprocessor_config.json"}
+
+
+def test_eval_of_the_pretrained_weights_reports_wer(run_zoo, olah_session_cache, hf_wav2vec2_base, tmp_path):
+    from espeak import SENTENCES, write_manifest
+
+    write_manifest(tmp_path, SENTENCES[:2])
+    write_manifest(tmp_path, SENTENCES[2:4], name="dev.tsv")
+    proc = run_zoo(
+        "eval", "wav2vec2_base.960h", "--dataset", "speech-manifest", "--data-dir", str(tmp_path), "--json",
+        env=olah_session_cache,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["dataset"] == "speech-manifest"
+    assert set(result["metrics"]) == {"wer", "cer", "loss"}
+    assert result["metrics"]["wer"] >= 0.9  # random weights: nearly every word wrong
