@@ -241,17 +241,12 @@ def _recipe(registry: Any, rspec: Any, mspec: Any, data_dir: Path | None) -> Any
 
 
 def _first_batch(recipe: Any, data: Any) -> Any:
-    from torch.utils.data import DataLoader
-
     from zoo.engine.trainer import eval_loader
 
     split = data.val if data.val is not None else data.train
     if len(split) == 0:
         raise _Failed("the sample's data has no samples", "write more samples in the dataset's sample function")
-    loader = eval_loader(split, recipe.config.batch_size, data.collate)
-    if not isinstance(loader, DataLoader):
-        raise _Failed("no loader")
-    return recipe.to_device(next(iter(loader)), "cpu")
+    return recipe.to_device(next(iter(eval_loader(split, recipe.config.batch_size, data.collate))), "cpu")
 
 
 def _outputs(recipe: Any, model: Any, batch: Any) -> list[Any]:
@@ -288,8 +283,8 @@ def _same(a: Any, b: Any) -> bool:
 class _RecipeChecks:
     """Forward, train, round trip and predict for one recipe with one model, on its dataset's sample."""
 
-    def __init__(self, runner: _Runner, registry: Any, rspec: Any, work: Path) -> None:
-        self.runner, self.registry, self.rspec, self.work = runner, registry, rspec, work
+    def __init__(self, registry: Any, rspec: Any, work: Path) -> None:
+        self.registry, self.rspec, self.work = registry, rspec, work
         self.sample: Any = None
 
     def write_sample(self) -> Any:
@@ -366,7 +361,7 @@ def _recipe_checks(runner: _Runner, registry: Any, rspec: Any) -> None:
     if not models:
         return
     with tempfile.TemporaryDirectory(dir=runner.work) as tmp:
-        checks = _RecipeChecks(runner, registry, rspec, Path(tmp))
+        checks = _RecipeChecks(registry, rspec, Path(tmp))
         fix = "make the dataset's sample function write files its adapter reads"
         if runner.run("sample", f"{rspec.name} / {rspec.dataset}", fix, checks.write_sample) is None:
             return
