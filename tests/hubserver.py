@@ -94,14 +94,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(401, None, "Invalid credentials in Authorization header")
         return False
 
-    def _can_read(self, repo: str) -> bool:
+    def _commit_for(self, repo: str, revision: str) -> str | None:
+        """The commit for a revision, or None after sending the Hub's error for a private repo without a token,
+        or a missing repo or revision."""
         if repo in self.server_state.private and not self._authorized():
             self._error(401, "RepoNotFound", "Repository not found")
-            return False
-        return True
-
-    def _commit_for(self, repo: str, revision: str) -> str | None:
-        """The commit for a revision, or None after sending the Hub's error for a missing repo or revision."""
+            return None
         try:
             commit = self.server_state.hub.resolve(repo, revision)
         except RepoNotFound:
@@ -150,8 +148,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._error(404, None, f"no route for {path}")
 
     def _model_info(self, repo: str, revision: str) -> None:
-        if not self._can_read(repo):
-            return
         commit = self._commit_for(repo, revision)
         if commit is None:
             return
@@ -173,8 +169,6 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _tree(self, repo: str, revision: str, query: dict) -> None:
-        if not self._can_read(repo):
-            return
         commit = self._commit_for(repo, revision)
         if commit is None:
             return
@@ -185,8 +179,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(200, entries + self.server_state.extra_tree.get(repo, []))
 
     def _resolve(self, repo: str, revision: str, file: str) -> None:
-        if not self._can_read(repo):
-            return
         commit = self._commit_for(repo, revision)
         if commit is None:
             return
