@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 
 import torch
 from torch.utils.data import Sampler
+
+T = TypeVar("T")
+
+
+def for_rank(items: list[T], rank: int, world: int, drop_last: bool) -> list[T]:
+    """Rank r's share, every world-th item. The list is cut to a multiple of world (drop_last), or padded by
+    repeating its start, as DistributedSampler does, so every rank gets as many."""
+    kept = items[: len(items) - len(items) % world] if drop_last else items + items[: (-len(items)) % world]
+    return kept[rank::world]
 
 
 class ResumableSampler(Sampler[int]):
@@ -28,11 +38,7 @@ class ResumableSampler(Sampler[int]):
             order = torch.randperm(self.size, generator=generator).tolist()
         else:
             order = list(range(self.size))
-        if self.drop_last:
-            order = order[: len(order) - len(order) % self.world]
-        else:  # pad by repeating, as DistributedSampler does, so every rank gets as many samples
-            order += order[: (-len(order)) % self.world]
-        return order[self.rank :: self.world]
+        return for_rank(order, self.rank, self.world, self.drop_last)
 
     def __iter__(self) -> Iterator[int]:
         return iter(self._indices()[self.start :])
@@ -77,12 +83,7 @@ class BucketBatchSampler(Sampler[list[int]]):
         if self.drop_last:
             batches = [b for b in batches if len(b) == size]
         shuffled = torch.randperm(len(batches), generator=generator).tolist()
-        batches = [batches[i] for i in shuffled]
-        if self.drop_last:
-            batches = batches[: len(batches) - len(batches) % self.world]
-        else:
-            batches += batches[: (-len(batches)) % self.world]
-        return batches[self.rank :: self.world]
+        return for_rank([batches[i] for i in shuffled], self.rank, self.world, self.drop_last)
 
     def __iter__(self) -> Iterator[list[int]]:
         return iter(self._batches()[self.start :])
