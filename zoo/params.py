@@ -76,17 +76,21 @@ def _write_cache(path: Path, data: dict[str, int]) -> None:
     os.replace(tmp, path)
 
 
+def child_env() -> dict[str, str]:
+    """The environment for a child interpreter that must find the same plugins, including those found on a path
+    added to sys.path at run time."""
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+
 def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
     """Build each named model (qualified) on the meta device in a fresh interpreter and count its parameters."""
-    # The child sees this process's sys.path, so plugins found on a path added at run time are found again.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     proc = subprocess.run(
         [sys.executable, "-m", "zoo._count_params"],
         input=json.dumps(names),
         capture_output=True,
         text=True,
         check=False,
-        env=env,
+        env=child_env(),
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
