@@ -151,7 +151,7 @@ def load_pretrained(
     state_dict = read_state_dict(find_weights(pulled.path, allow_pickle), allow_pickle)
     convert = spec.weights_converter()
     if not config and convert is not None:
-        converted = convert(pulled.path, state_dict)
+        converted = convert(pulled.path, state_dict, spec)
         config = {**converted.config, "model_args": converted.model_args}
         state_dict = converted.state_dict
     if "preprocessing" not in config and pulled.name is not None:  # bound to the catalog's weights

@@ -63,13 +63,17 @@ class _Buildable:
         """The factory as a callable, importing it if it is a path."""
         if self.factory is None:
             raise ZooError(f"'{self.qualified_name}' has no factory")
-        if callable(self.factory):
-            return self.factory
+        return self._resolve(self.factory, "factory")
+
+    def _resolve(self, target: Factory, role: str) -> Callable[..., Any]:
+        """A callable, or an import path "pkg.mod:func" imported now; a failed import names the plugin to fix."""
+        if callable(target):
+            return target
         try:
-            return load_object(self.factory)
+            return load_object(target)
         except (ImportError, AttributeError) as exc:
             raise ZooError(
-                f"cannot import the factory '{self.factory}' of '{self.qualified_name}': {exc}. "
+                f"cannot import the {role} '{target}' of '{self.qualified_name}': {exc}. "
                 f"Reinstall the plugin '{self.plugin}' or report it to its authors."
             ) from exc
 
@@ -79,7 +83,7 @@ class ModelSpec(_Buildable):
     """An architecture: `factory(**kwargs)` returns a torch.nn.Module.
 
     `convert_weights` ("pkg.mod:func" or a callable) reads catalog weights saved by another library (such as
-    transformers): `func(folder, state_dict) -> ConvertedWeights` gives the model's arguments, the state dict in
+    transformers): `func(folder, state_dict, spec) -> ConvertedWeights` gives the model's arguments, the state dict in
     the model's own key names, and what inference needs (labels, preprocessing). Like timm's pretrained_filter_fn.
     """
 
@@ -106,12 +110,7 @@ class ModelSpec(_Buildable):
 
     def weights_converter(self) -> Callable[..., Any] | None:
         """The `convert_weights` callable, imported on first use; None when the spec has none."""
-        if self.convert_weights is None or callable(self.convert_weights):
-            return self.convert_weights
-        try:
-            return load_object(self.convert_weights)
-        except (ImportError, AttributeError) as exc:
-            raise ZooError(f"cannot import '{self.convert_weights}' of '{self.qualified_name}': {exc}") from exc
+        return None if self.convert_weights is None else self._resolve(self.convert_weights, "weights converter")
 
 
 @dataclass(frozen=True)
@@ -154,8 +153,7 @@ class DatasetSpec(_Buildable):
         """Write the dataset's sample into `folder` (see `sample`)."""
         if self.sample is None:
             raise ZooError(f"dataset '{self.qualified_name}' has no sample")
-        func = self.sample if callable(self.sample) else load_object(self.sample)
-        return func(folder)
+        return self._resolve(self.sample, "sample")(folder)
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,7 @@ def test_unknown_keys_and_wrong_shapes_are_refused(tmp_path, hf_wav2vec2_base):
     (tmp_path / "config.json").write_text(json.dumps(large))
     (tmp_path / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(WAV2VEC2_VOCAB)}))
     with pytest.raises(ZooError, match="wav2vec2_large weights, not wav2vec2_base"):
-        convert(tmp_path, {}, "base")
+        convert(tmp_path, {}, zoo.get_registry().model("wav2vec2_base"))
     odd = {**WAV2VEC2_BASE_960H_CONFIG, "hidden_size": 512}
     (tmp_path / "config.json").write_text(json.dumps(odd))
     with pytest.raises(ZooError, match=r"shape zoo does not build .*encoder_embed_dim=512"):

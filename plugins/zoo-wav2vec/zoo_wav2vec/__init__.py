@@ -27,7 +27,7 @@ def register_models(register) -> None:
                 description=description,
                 default_recipe="wav2vec2-ctc-finetune",
                 metadata={"sample_rate": 16000},
-                convert_weights=f"zoo_wav2vec.hf_weights:convert_{size}",
+                convert_weights="zoo_wav2vec.hf_weights:convert",
             )
         )
 

@@ -68,7 +68,7 @@ def size_of(config: dict[str, Any]) -> str:
     """Which of zoo's wav2vec2 sizes the config describes; another shape is an error naming the differences."""
     arch = architecture(config)
     for size, expected in ARCHS.items():
-        if {k: (list(v) if isinstance(v, list) else v) for k, v in expected.items()} == arch:
+        if expected == arch:
             return size
     base = ARCHS["base"]
     differ = ", ".join(f"{k}={arch[k]}" for k in arch if k != "extractor_conv_layer_config" and arch[k] != base[k])
@@ -85,10 +85,12 @@ def _json(folder: Path, name: str) -> dict[str, Any]:
         raise ZooError(f"{path} is not valid JSON: {exc}") from None
 
 
-def convert(folder: Path, state_dict: dict[str, Any], expected_size: str | None = None) -> ConvertedWeights:
-    """A pulled transformers repo as zoo weights: model args, renamed tensors, labels and preprocessing."""
+def convert(folder: Path, state_dict: dict[str, Any], spec: Any = None) -> ConvertedWeights:
+    """A pulled transformers repo as zoo weights: model args, renamed tensors, labels and preprocessing.
+    `spec`, when given, is the zoo model the weights must fit (ModelSpec.convert_weights passes it)."""
     config = _json(folder, "config.json")
     size = size_of(config)
+    expected_size = spec.kwargs["size"] if spec is not None else None
     if expected_size is not None and size != expected_size:
         raise ZooError(f"these are wav2vec2_{size} weights, not wav2vec2_{expected_size}")
     try:
@@ -105,15 +107,3 @@ def convert(folder: Path, state_dict: dict[str, Any], expected_size: str | None 
         state_dict=rename(state_dict),
         config={"labels": list(vocab.tokens), "preprocessing": preprocessing, "task": "automatic-speech-recognition"},
     )
-
-
-def convert_base(folder: Path, state_dict: dict[str, Any]) -> ConvertedWeights:
-    return convert(folder, state_dict, "base")
-
-
-def convert_large(folder: Path, state_dict: dict[str, Any]) -> ConvertedWeights:
-    return convert(folder, state_dict, "large")
-
-
-def convert_tiny(folder: Path, state_dict: dict[str, Any]) -> ConvertedWeights:
-    return convert(folder, state_dict, "tiny")
