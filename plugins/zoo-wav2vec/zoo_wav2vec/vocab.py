@@ -13,6 +13,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 BLANK, DELIMITER = "<pad>", "|"
 # facebook/wav2vec2-base-960h's vocab.json, in index order: <pad> is the CTC blank, "|" separates words.
@@ -45,11 +46,11 @@ class Vocabulary:
             raise ValueError("vocab.json indices must be 0..n-1 without gaps")
         return cls(tuple(sorted(mapping, key=mapping.__getitem__)))
 
-    @property
+    @cached_property  # normalize and encode run once per utterance while training
     def index(self) -> dict[str, int]:
         return {t: i for i, t in enumerate(self.tokens)}
 
-    @property
+    @cached_property
     def upper(self) -> bool:
         letters = [t for t in self.tokens if len(t) == 1 and t.isalpha()]
         return not letters or any(t.isupper() for t in letters)
