@@ -11,30 +11,18 @@ Run on a GPU machine: bash bench/gpu_check.sh   (a CPU smoke test: --device cpu 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 import torchvision
+from gpu_timing import Indices, hand_seconds, peak_bytes, reset_peak, steady_epoch
 
 from zoo.engine import Data, Recipe
 from zoo.engine.config import build_config
 from zoo.engine.trainer import RunInfo, Trainer
 from zoo.specs import DatasetSpec, ModelSpec
-
-
-class Indices(torch.utils.data.Dataset):
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> int:
-        return i
 
 
 class SyntheticImageNet(Recipe):
@@ -84,13 +72,10 @@ def engine_run(args: argparse.Namespace, arch: str, batch: int, out: Path) -> tu
     )
     recipe = SyntheticImageNet(config, model=model_spec, dataset=data_spec, data_dir=None)
     info = RunInfo(arch, "gpu-check", "synthetic-imagenet", "bench", None, "image-classification", {})
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    reset_peak()
     Trainer(recipe, info, out, quiet=True).fit()
-    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
-    steady = rows[-1]  # the first epoch warms up (cuDNN autotuning, allocator)
-    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
-    return steady["steps"] * batch / steady["train_seconds"], peak
+    steady = steady_epoch(out)
+    return steady["steps"] * batch / steady["train_seconds"], peak_bytes()
 
 
 def hand_run(args: argparse.Namespace, arch: str, batch: int) -> tuple[float, int]:
@@ -103,8 +88,7 @@ def hand_run(args: argparse.Namespace, arch: str, batch: int) -> tuple[float, in
     images = images.contiguous(memory_format=torch.channels_last)
     labels = torch.randint(0, 1000, (args.bank,), device=device, generator=g)
     dtype = {"bf16": torch.bfloat16, "fp32": None, "auto": torch.bfloat16}[args.precision]
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    reset_peak()
 
     def steps(n: int) -> None:
         for i in range(n):
@@ -116,16 +100,7 @@ def hand_run(args: argparse.Namespace, arch: str, batch: int) -> tuple[float, in
             optimizer.zero_grad(set_to_none=True)
 
     model.train()
-    steps(args.steps)  # warm-up, as the engine's first epoch
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    steps(args.steps)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
-    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
-    return args.steps * batch / seconds, peak
+    return args.steps * batch / hand_seconds(steps, args.steps, device), peak_bytes()
 
 
 def main() -> None:

@@ -11,13 +11,12 @@ Run on a GPU machine: bash bench/gpu_check.sh   (a CPU smoke test: --device cpu 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from gpu_timing import Indices, hand_seconds, peak_bytes, reset_peak, steady_epoch
 from zoo_wav2vec.models import build
 from zoo_wav2vec.recipe import Wav2Vec2CTCFinetune
 from zoo_wav2vec.recipe_defaults import CPU
@@ -29,17 +28,6 @@ from zoo.engine.trainer import RunInfo, Trainer
 from zoo.specs import DatasetSpec, ModelSpec
 
 RATE, TARGET_CHARS_PER_SECOND = 16_000, 15  # LibriSpeech reads about 15 characters a second
-
-
-class Indices(torch.utils.data.Dataset):
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> int:
-        return i
 
 
 def bank(device: torch.device, size: int, seconds: float) -> dict[str, torch.Tensor]:
@@ -85,12 +73,10 @@ def engine_run(args: argparse.Namespace, out: Path) -> tuple[float, int]:
     )
     recipe = SyntheticSpeech(config, model=spec, dataset=data, data_dir=None)
     info = RunInfo("wav2vec2_base", "gpu-check", "synthetic-speech", "bench", None, spec.task, {})
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    reset_peak()
     Trainer(recipe, info, out, quiet=True).fit()
-    steady = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()][-1]
-    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
-    return steady["steps"] * args.batch * args.seconds / steady["train_seconds"], peak
+    steady = steady_epoch(out)
+    return steady["steps"] * args.batch * args.seconds / steady["train_seconds"], peak_bytes()
 
 
 def hand_run(args: argparse.Namespace) -> tuple[float, int]:
@@ -100,8 +86,7 @@ def hand_run(args: argparse.Namespace) -> tuple[float, int]:
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-5)
     data = bank(device, args.bank, args.seconds)
     dtype = torch.bfloat16 if args.precision == "bf16" else None
-    if torch.cuda.is_available():
-        torch.cuda.reset_peak_memory_stats()
+    reset_peak()
 
     def steps(n: int) -> None:
         for i in range(n):
@@ -116,15 +101,7 @@ def hand_run(args: argparse.Namespace) -> tuple[float, int]:
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
 
-    steps(args.steps)  # warm-up, as the engine's first epoch
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    steps(args.steps)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
-    return args.steps * args.batch * args.seconds / (time.perf_counter() - start), peak
+    return args.steps * args.batch * args.seconds / hand_seconds(steps, args.steps, device), peak_bytes()
 
 
 def main() -> None:
