@@ -267,8 +267,7 @@ def plugin_check(
     if as_json:
         _print_json(report.to_json())
     else:
-        for check in report.checks:
-            typer.echo(check.line())
+        typer.echo(report.summary())
         typer.echo(f"{name}: {len(report.checks) - len(report.failures)} checks passed, {len(report.failures)} failed")
     if not report.ok:
         raise SystemExit(1)
