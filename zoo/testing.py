@@ -125,15 +125,15 @@ def _entry_point(plugin: str) -> Any:
 def _no_torch_on_import(plugin: str) -> None:
     ep = _entry_point(plugin)
     code = (
-        "import sys\nfrom importlib import metadata\n"
+        "import json, sys\nfrom importlib import metadata\n"
         f"[ep] = [e for e in metadata.entry_points(group='zoo') if e.name == {plugin!r}]\n"
-        "ep.load()\nprint(sorted(m for m in ('torch', 'torchvision', 'torchaudio') if m in sys.modules))"
+        "ep.load()\nprint(json.dumps([m for m in ('torch', 'torchvision', 'torchaudio') if m in sys.modules]))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=child_env(), check=False)
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise _Failed(f"importing the entry point '{ep.value}' fails: {last}", "make the module importable on its own")
-    imported = json.loads(proc.stdout.strip().splitlines()[-1].replace("'", '"'))
+    imported = json.loads(proc.stdout.strip().splitlines()[-1])
     if imported:
         raise _Failed(
             f"importing the entry point '{ep.value}' imports {', '.join(imported)}",
@@ -207,8 +207,7 @@ def _listed_params(registry: Any, specs: list[Any]) -> dict[str, int | None]:
     return param_counts(specs, {p.name: p.version for p in registry.plugin_set.plugins})[0]
 
 
-def _params(registry: Any, spec: Any, model: Any) -> None:
-    listed = _listed_params(registry, [spec])[spec.qualified_name]
+def _params(listed: int | None, model: Any) -> None:
     if listed != _count(model):
         raise _Failed(
             f"zoo lists {listed} parameters (built on the meta device) but the built model has {_count(model)}",
@@ -409,12 +408,13 @@ def check_plugin(name: str, work_dir: str | os.PathLike[str] | None = None) -> R
         if loaded is None:
             return runner.report
         runner.run("specs", "", "", lambda: _specs(registry, info))
+        listed = _listed_params(registry, info.models)  # one counting process for all of them
         for spec in info.models:
             model = runner.run(
                 "build", spec.name, "make the factory build with its default kwargs", lambda s=spec: _build(s)
             )
             if model is not None:
-                runner.run("params", spec.name, "", lambda s=spec, m=model: _params(registry, s, m))
+                runner.run("params", spec.name, "", lambda s=spec, m=model: _params(listed[s.qualified_name], m))
         for dspec in info.datasets:
             if dspec.sample is not None:
                 fix = "make the sample function write the files the adapter reads"
