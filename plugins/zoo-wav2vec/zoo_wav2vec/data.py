@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,10 +110,10 @@ def librispeech(
     if (root / train_split).is_dir():
         train = read_librispeech(root / train_split)
         val = read_librispeech(root / val_split) if (root / val_split).is_dir() else None
-        if val is None:
-            train, val = _hold_out(train, val_fraction, seed, key=lambda u: u.path.name.split("-")[0])
     else:
-        train, val = _hold_out(read_librispeech(root), val_fraction, seed, key=lambda u: u.path.name.split("-")[0])
+        train, val = read_librispeech(root), None
+    if val is None:
+        train, val = _hold_out(train, val_fraction, seed, key=_speaker)
     return speech_data(train, val, vocab, normalize, max_seconds, name="librispeech")
 
 
@@ -157,34 +158,38 @@ def speech_manifest(
     """A manifest file (validation held out), or a folder with train.tsv and a dev/valid/val/test.tsv."""
     root = _check_dir(data_dir, "speech-manifest", MANIFEST_HINT)
     if root.is_file():
-        train, val = _hold_out(read_manifest(root), val_fraction, seed, key=lambda u: str(u.path))
+        train, val = read_manifest(root), None
     else:
         if not (root / "train.tsv").is_file():
             raise UsageError(f"{root} has no train.tsv: expected {MANIFEST_HINT}")
         train = read_manifest(root / "train.tsv")
         val_file = next((root / n for n in VAL_NAMES if (root / n).is_file()), None)
-        if val_file is not None:
-            val = read_manifest(val_file)
-        else:
-            train, val = _hold_out(train, val_fraction, seed, key=lambda u: str(u.path))
+        val = read_manifest(val_file) if val_file is not None else None
+    if val is None:
+        train, val = _hold_out(train, val_fraction, seed, key=_file)
     return speech_data(train, val, vocab, normalize, max_seconds, name="speech-manifest")
 
 
 # Shared ----------------------------------------------------------------------------------------------------------
 
 
+def _speaker(u: Utterance) -> str:
+    return u.path.name.split("-")[0]  # LibriSpeech names files <speaker>-<chapter>-<utt>.flac
+
+
+def _file(u: Utterance) -> str:
+    return str(u.path)
+
+
 def _hold_out(
-    utterances: list[Utterance], fraction: float, seed: int, key: Any
+    utterances: list[Utterance], fraction: float, seed: int, key: Callable[[Utterance], str]
 ) -> tuple[list[Utterance], list[Utterance]]:
     """Split off about `fraction` of the groups (speakers, or files) for validation, seeded."""
     if not 0 < fraction < 1:
         raise UsageError(f"val_fraction must be between 0 and 1, got {fraction}")
     groups = sorted({key(u) for u in utterances})
     if len(groups) < 2:  # one speaker: hold out utterances instead
-
-        def key(u: Utterance) -> str:
-            return str(u.path)
-
+        key = _file
         groups = sorted({key(u) for u in utterances})
     if len(groups) < 2:  # a single utterance: validate on it
         return utterances, utterances
