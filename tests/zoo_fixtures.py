@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from zoo_images.samples import write_cifar10
 
 FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 ZOO = Path(sys.executable).with_name("zoo")
@@ -206,31 +207,6 @@ def make_run(tmp_path: Path):
         return folder, model
 
     return make
-
-
-def write_cifar10(folder: Path, per_batch: int = 20, seed: int = 0) -> Path:
-    """A small CIFAR-10 in the real python layout: pickled dicts with bytes keys, protocol 2."""
-    import pickle
-
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    root = folder / "cifar-10-batches-py"
-    root.mkdir(parents=True)
-    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        labels = [int(i % 10) for i in range(per_batch)]
-        # Each class gets its own mean colour, so a model can learn something in a few steps.
-        data = np.stack([np.clip(rng.normal(25 * label, 20, 3072), 0, 255) for label in labels]).astype(np.uint8)
-        batch = {
-            b"batch_label": name.encode(),
-            b"labels": labels,
-            b"data": data,
-            b"filenames": [f"{name}_{i}.png".encode() for i in range(per_batch)],
-        }
-        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
-    (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": names, b"num_vis": 3072}, protocol=2))
-    return root
 
 
 @pytest.fixture

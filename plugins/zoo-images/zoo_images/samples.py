@@ -23,17 +23,29 @@ def _image(folder: Path, name: str, colour: int, size: int = 32) -> Path:
     return path
 
 
-def cifar10(folder: Path) -> Sample:
-    """The python layout: pickled batches with bytes keys, 10 images each, plus a PNG to predict."""
+def write_cifar10(folder: Path, per_batch: int = 20, seed: int = 0) -> Path:
+    """CIFAR-10's python layout under folder/cifar-10-batches-py: pickled dicts with bytes keys, protocol 2.
+    Each class gets its own mean colour, so a model can learn something in a few steps."""
+    rng = np.random.default_rng(seed)
     root = folder / "cifar-10-batches-py"
-    root.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
+    root.mkdir(parents=True)
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        labels = list(range(10))
-        data = np.stack([np.clip(rng.normal(25 * k, 20, 3072), 0, 255) for k in labels]).astype(np.uint8)
-        batch = {b"batch_label": name.encode(), b"labels": labels, b"data": data, b"filenames": [b"x.png"] * 10}
+        labels = [int(i % 10) for i in range(per_batch)]
+        data = np.stack([np.clip(rng.normal(25 * label, 20, 3072), 0, 255) for label in labels]).astype(np.uint8)
+        batch = {
+            b"batch_label": name.encode(),
+            b"labels": labels,
+            b"data": data,
+            b"filenames": [f"{name}_{i}.png".encode() for i in range(per_batch)],
+        }
         (root / name).write_bytes(pickle.dumps(batch, protocol=2))
     (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": CLASSES, b"num_vis": 3072}, protocol=2))
+    return root
+
+
+def cifar10(folder: Path) -> Sample:
+    """Six batches of 10 images, plus a PNG to predict."""
+    write_cifar10(folder, per_batch=10)
     return Sample(data_dir=folder, inputs=[str(_image(folder, "input.png", 100))])
 
 
