@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import CatalogError
+from zoo.paths import REPO_ID_RE
 
-COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
-ENTRY_NAME_RE = re.compile(r"^(?:[a-z0-9][a-z0-9_\-]*:)?([a-z0-9][a-z0-9_\-]*)\.([a-z0-9][a-z0-9_\-]*)$")
-MODEL_RE = re.compile(r"^(?:[a-z0-9][a-z0-9_\-]*:)?[a-z0-9][a-z0-9_\-]*$")
-REPO_ID_RE = re.compile(r"^[A-Za-z0-9][\w.\-]*/[A-Za-z0-9][\w.\-]*$")
+COMMIT_RE = re.compile(r"[0-9a-f]{40}")
+SHA256_RE = re.compile(r"sha256:[0-9a-f]{64}")
+ENTRY_NAME_RE = re.compile(r"(?:[a-z0-9][a-z0-9_\-]*:)?([a-z0-9][a-z0-9_\-]*)\.([a-z0-9][a-z0-9_\-]*)")
+MODEL_RE = re.compile(r"(?:[a-z0-9][a-z0-9_\-]*:)?[a-z0-9][a-z0-9_\-]*")
 REQUIRED = ("model", "source", "revision")
 OPTIONAL = ("task", "license", "description", "default", "files", "metrics", "preprocessing")
 
@@ -52,7 +52,7 @@ class WeightsEntry:
     @property
     def pinned(self) -> bool:
         """True once the revision is a commit id and every file has a sha256."""
-        return bool(COMMIT_RE.match(self.revision)) and bool(self.files)
+        return bool(COMMIT_RE.fullmatch(self.revision)) and bool(self.files)
 
 
 class _Locator:
@@ -114,7 +114,7 @@ class _Validator:
     def entry(self, name: str, table: Any) -> WeightsEntry:
         if not isinstance(table, dict):
             raise self.fail(name, None, f"expected a table of weights fields, got {_type_name(table)}")
-        match = ENTRY_NAME_RE.match(name)
+        match = ENTRY_NAME_RE.fullmatch(name)
         if not match:
             raise self.fail(
                 name,
@@ -132,7 +132,7 @@ class _Validator:
         for key in ("model", "source", "revision", "task", "license", "description"):
             if key in table and (not isinstance(table[key], str) or not table[key].strip()):
                 raise self.fail(name, key, f"expected a non-empty string, got {_type_name(table[key])}")
-        if not MODEL_RE.match(table["model"]):
+        if not MODEL_RE.fullmatch(table["model"]):
             raise self.fail(
                 name,
                 "model",
@@ -144,7 +144,7 @@ class _Validator:
                 "model",
                 f"the name's architecture '{match.group(1)}' differs from model '{table['model']}'",
             )
-        if not REPO_ID_RE.match(table["source"]):
+        if not REPO_ID_RE.fullmatch(table["source"]):
             raise self.fail(name, "source", f"expected a Hub repo id 'org/name', got '{table['source']}'")
         if "default" in table and not isinstance(table["default"], bool):
             raise self.fail(name, "default", f"expected true or false, got {_type_name(table['default'])}")
@@ -170,7 +170,7 @@ class _Validator:
         if not isinstance(files, dict):
             raise self.fail(name, "files", f'expected a table of path = "sha256:<hex>", got {_type_name(files)}')
         for path, digest in files.items():
-            if not isinstance(digest, str) or not SHA256_RE.match(digest):
+            if not isinstance(digest, str) or not SHA256_RE.fullmatch(digest):
                 raise self.fail(
                     name, path, f'expected "sha256:" and 64 lowercase hex digits, got {digest!r}', sub="files"
                 )

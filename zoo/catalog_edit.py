@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 
+from zoo.atomic import write_text
 from zoo.catalog import parse_catalog
 from zoo.errors import UsageError
 
@@ -62,9 +62,5 @@ def upsert_entry(path: Path, name: str, table: Mapping[str, Any]) -> Path:
         raise UsageError(f"{path}: cannot add '{name}' to an invalid TOML file ({exc})") from None
     new_text = tomlkit.dumps(_with_entry(doc, name, table))
     parse_catalog(new_text, str(path))  # never write a catalog zoo would refuse to read
-    real.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}-", dir=real.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(new_text)
-    os.replace(tmp, real)
+    write_text(real, new_text)
     return path

@@ -15,6 +15,7 @@ import typer
 
 import zoo
 from zoo.errors import UsageError, ZooError
+from zoo.text import printable
 
 app = typer.Typer(
     name="zoo",
@@ -31,7 +32,7 @@ def _debug() -> bool:
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"zoo {zoo.__version__}")
+        sys.stdout.write(f"zoo {zoo.__version__}\n")
         raise typer.Exit()
 
 
@@ -53,6 +54,11 @@ def _complete_models(incomplete: str) -> list[str]:
         return []
 
 
+def _echo(text: str) -> None:
+    """Print a line to stdout; names and messages from repos, catalogs and files may carry control characters."""
+    sys.stdout.write(printable(text) + "\n")
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
 
@@ -60,7 +66,7 @@ def _print_json(data: Any) -> None:
 def _flush_warnings() -> None:
     registry = zoo.get_registry()
     for message in registry.warnings:
-        sys.stderr.write(f"warning: {message}\n")
+        sys.stderr.write(f"warning: {printable(message, keep_newlines=False)}\n")
     registry.warnings.clear()
 
 
@@ -88,7 +94,7 @@ def _add_row(table: Any, *values: Any) -> None:
     """Add cells as plain text: names and descriptions come from plugins and must not be read as markup."""
     from rich.text import Text
 
-    table.add_row(*(v if isinstance(v, Text) else Text(str(v)) for v in values))
+    table.add_row(*(v if isinstance(v, Text) else Text(printable(str(v))) for v in values))
 
 
 def _console():
@@ -150,7 +156,9 @@ def info(
     from rich.text import Text
 
     console = _console()
-    console.print(Text.assemble((data["name"], "bold"), f" ({data['qualified_name']}): {data['description']}"))
+    console.print(
+        Text.assemble((data["name"], "bold"), printable(f" ({data['qualified_name']}): {data['description']}"))
+    )
     fields = _table("Field", "Value")
     fields.show_header = False
     for key in ("task", "plugin", "params", "default_recipe", "datasets", "recipes"):
@@ -162,7 +170,7 @@ def info(
         _add_row(fields, key, value if value is not None else "-")
     console.print(fields)
     for w in data["weights"]:
-        console.print(Text.assemble("\n", (w["name"], "bold"), " (default)" if w["default"] else ""))
+        console.print(Text.assemble("\n", (printable(w["name"]), "bold"), " (default)" if w["default"] else ""))
         weights = _table("Field", "Value")
         weights.show_header = False
         _add_row(weights, "source", f"{w['source']} @ {w['revision']}")
@@ -251,8 +259,8 @@ def plugin_new(
     from zoo.scaffold import names, new_plugin
 
     folder = new_plugin(name, directory)
-    typer.echo(f"Created {folder}")
-    typer.echo(f"Next: pip install -e {folder} && zoo train {names(name)['name']}_mlp && pytest {folder}")
+    _echo(f"Created {folder}")
+    _echo(f"Next: pip install -e {folder} && zoo train {names(name)['name']}_mlp && pytest {folder}")
 
 
 @plugin_app.command("check")
@@ -267,8 +275,8 @@ def plugin_check(
     if as_json:
         _print_json(report.to_json())
     else:
-        typer.echo(report.summary())
-        typer.echo(f"{name}: {len(report.checks) - len(report.failures)} checks passed, {len(report.failures)} failed")
+        _echo(report.summary())
+        _echo(f"{name}: {len(report.checks) - len(report.failures)} checks passed, {len(report.failures)} failed")
     if not report.ok:
         raise SystemExit(1)
 
@@ -305,10 +313,10 @@ def pull(
     if as_json:
         _print_json(result.to_json())
         return
-    typer.echo(f"{result.name or result.repo_id}: {result.repo_id}@{result.revision}")
-    typer.echo(f"path      {result.path}")
+    _echo(f"{result.name or result.repo_id}: {result.repo_id}@{result.revision}")
+    _echo(f"path      {result.path}")
     for file in result.files:
-        typer.echo(f"verified  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
+        _echo(f"verified  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
 
 
 @app.command()
@@ -348,15 +356,15 @@ def publish(
         _print_json(result.to_json())
         return
     if dry_run:
-        typer.echo(f"Dry run: would publish to {repo_id}@{revision}:")
+        _echo(f"Dry run: would publish to {repo_id}@{revision}:")
     else:
-        typer.echo(f"Published {result.entry_name} to {repo_id}@{result.revision}")
-        typer.echo(f"commit    {result.commit_url}")
+        _echo(f"Published {result.entry_name} to {repo_id}@{result.revision}")
+        _echo(f"commit    {result.commit_url}")
     for file in result.files:
-        typer.echo(f"  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
+        _echo(f"  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
     if result.registered:
-        typer.echo(f"Registered {result.entry_name} in {result.registered}")
-    typer.echo("\nCatalog entry:\n" + result.catalog_entry)
+        _echo(f"Registered {result.entry_name} in {result.registered}")
+    _echo("\nCatalog entry:\n" + result.catalog_entry)
 
 
 @app.command()
@@ -374,9 +382,9 @@ def pin(
 
     path, result = pin_entry(name, registry=registry, hub=hub)
     _flush_warnings()
-    typer.echo(f"Pinned {result.name} at {result.repo_id}@{result.revision} in {path}")
+    _echo(f"Pinned {result.name} at {result.repo_id}@{result.revision} in {path}")
     for file in result.files:
-        typer.echo(f"  {file.path}  sha256:{file.sha256}")
+        _echo(f"  {file.path}  sha256:{file.sha256}")
 
 
 @app.command()
@@ -439,11 +447,11 @@ def train(
         _print_json(result)
         return
     metrics = ", ".join(f"{k} {v}" for k, v in result.get("metrics", {}).items())
-    typer.echo(
+    _echo(
         f"Trained {result.get('model')} ({result.get('recipe')} on {result.get('dataset')}) in "
         f"{result.get('seconds')} s: {metrics}"
     )
-    typer.echo(f"run folder  {result['run_dir']}")
+    _echo(f"run folder  {result['run_dir']}")
 
 
 @app.command("eval")
@@ -465,9 +473,7 @@ def eval_(
     if as_json:
         _print_json(result)
         return
-    typer.echo(
-        f"{result['model']} on {result['dataset']}: " + ", ".join(f"{k} {v}" for k, v in result["metrics"].items())
-    )
+    _echo(f"{result['model']} on {result['dataset']}: " + ", ".join(f"{k} {v}" for k, v in result["metrics"].items()))
 
 
 @app.command("predict")
@@ -501,18 +507,18 @@ def predict_(
     for row in rows:
         output = row["output"]
         if isinstance(output, str):
-            typer.echo(f"{row['input']}: {output}")
+            _echo(f"{row['input']}: {output}")
             continue
-        typer.echo(f"{row['input']}:")
+        _echo(f"{row['input']}:")
         for item in output:
             name = item.get("label", item.get("item"))
             extra = f"  {item['title']}" if item.get("title") else ""
-            typer.echo(f"  {name}  {item['score']:.4f}{extra}")
+            _echo(f"  {name}  {item['score']:.4f}{extra}")
 
 
 def _fail(exc: ZooError) -> None:
     message = " ".join(str(exc).split("\n")) if str(exc) else type(exc).__name__
-    sys.stderr.write(f"Error: {message}\n")
+    sys.stderr.write(f"Error: {printable(message)}\n")
     raise SystemExit(exc.exit_code)
 
 

@@ -38,3 +38,7 @@ class UnknownNameError(UsageError):
         super().__init__(message)
         self.name = name
         self.suggestions = close
+
+
+class ZooWarning(UserWarning):
+    """Something the user should know that does not stop the command (a cache rebuilt, a file skipped)."""

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoo.atomic import clean_stale, replacing, temp_name, write_text
 from zoo.card import dataset_name
 from zoo.catalog import COMMIT_RE, ENTRY_NAME_RE
 from zoo.errors import UsageError, ZooError
@@ -214,7 +215,7 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
     api = HfApi(endpoint=endpoint)
     with hub_errors(text, where):
         commit = target.revision
-        if not COMMIT_RE.match(commit):
+        if not COMMIT_RE.fullmatch(commit):
             commit = api.model_info(target.repo_id, revision=target.revision).sha
         if target.pins:  # the catalog already names every file and its sha256: no listing needed
             expected = dict(target.pins)
@@ -247,9 +248,7 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
         ref = _hf_cache_folder(target.repo_id) / "refs" / target.revision
         ref.parent.mkdir(parents=True, exist_ok=True)
         if not ref.is_file() or ref.read_text().strip() != commit:
-            tmp = ref.with_name(f".{ref.name}.tmp")
-            tmp.write_text(commit)
-            os.replace(tmp, ref)
+            write_text(ref, commit)
     return folder, commit, expected
 
 
@@ -266,14 +265,9 @@ def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, st
     for path in chosen:
         dest = folder / path
         if not dest.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}-", dir=dest.parent)
-            os.close(fd)
-            try:
-                hub.read_blob(target.repo_id, tree[path].oid, Path(tmp))
-                os.replace(tmp, dest)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
+            clean_stale(dest.parent)
+            with replacing(dest) as tmp:
+                hub.read_blob(target.repo_id, tree[path].oid, tmp)
     expected = {p: target.pins.get(p) or f"git-sha1:{tree[p].oid}" for p in chosen}
     return folder, commit, expected
 
@@ -359,7 +353,7 @@ def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | 
     if name is None:
         tag = dataset_name(config) or repo_id.split("/")[1]
         name = f"{arch}.{re.sub(r'[^a-z0-9_-]+', '_', str(tag).lower()).strip('_-') or 'custom'}"
-    match = ENTRY_NAME_RE.match(name)
+    match = ENTRY_NAME_RE.fullmatch(name)
     if not match or match.group(1) != arch:
         raise UsageError(f"--name must be '{arch}.<tag>' (lowercase, digits, '_' or '-'), got '{name}'")
     return name
@@ -408,7 +402,8 @@ def publish(
         + (f" trained on {dataset_name(run.config)}" if dataset_name(run.config) else "")
         + f" with zoo {run.config.get('zoo_version')}"
     )
-    with tempfile.TemporaryDirectory(prefix="zoo-publish-") as tmp:
+    clean_stale(tempfile.gettempdir())  # what killed publishes left behind
+    with tempfile.TemporaryDirectory(prefix=temp_name()) as tmp:
         staged = _stage(run, repo_id, Path(tmp), license)
         digests: dict[str, Digests] = {path: hash_file(file) for path, file in staged.items()}
         commit = commit_url = None

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from zoo.atomic import clean_stale, temp_name
 from zoo.errors import UsageError, ZooError
 from zoo.paths import check_repo_id, check_repo_path
 
@@ -75,7 +76,8 @@ class LocalHub:
                 raise UsageError(f"the repository {repo_id} already exists in {self.root}")
             return path
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+        clean_stale(path.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=temp_name(), dir=path.parent))
         try:
             subprocess.run(
                 ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(tmp)], check=True, capture_output=True
@@ -140,7 +142,7 @@ class LocalHub:
             raise RevisionNotFound(f"{repo_id} has no branch '{branch}'; create it first")
         if parent is not None and parent != current:
             raise ZooError(f"{repo_id}@{branch} moved to {current}, not {parent}: pull and retry")
-        with tempfile.TemporaryDirectory(prefix="zoo-commit-") as tmp:
+        with tempfile.TemporaryDirectory(prefix=temp_name()) as tmp:
             env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
             if current:
                 self._git(repo_id, "read-tree", current, env=env)

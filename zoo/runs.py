@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo import atomic
 from zoo.errors import UsageError
 
 WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
+# What `zoo train` writes into a run folder; anything else there belongs to the user.
+RUN_FILES = frozenset(
+    {WEIGHTS, CONFIG, METRICS, "metrics.jsonl", "train.log", "checkpoints", ".job.json", ".result.json"}
+)
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,48 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
     return Run(folder=folder, config=config, metrics={k: v for k, v in metrics.items() if k != "epoch"})
 
 
+def check_out_folder(folder: Path) -> None:
+    """Refuse an --out that is a file, or a folder holding anything but a zoo run (training would overwrite it)."""
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--out {folder} is a file: name a new folder, or the folder of a zoo run to --resume")
+    if not folder.is_dir():
+        return
+    names = {p.name for p in folder.iterdir() if not p.name.startswith((atomic.PREFIX, ".error-rank"))}
+    foreign = sorted(names - RUN_FILES)
+    config = folder / CONFIG
+    if not foreign and CONFIG in names:
+        try:
+            ours = is_zoo_config(json.loads(config.read_text("utf-8")))
+        except (OSError, ValueError):
+            ours = False
+        if not ours:
+            foreign = [CONFIG]
+    elif not foreign and names & {METRICS, "metrics.jsonl"}:
+        foreign = sorted(names & {METRICS, "metrics.jsonl"})  # results without a zoo config are not ours
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        raise UsageError(
+            f"--out {folder} is not empty and is not a zoo run folder (it holds {shown}): training would "
+            "overwrite it. Name a new or empty folder."
+        )
+
+
+def discard_unfinished(folder: Path, existed: bool) -> None:
+    """After a run failed before writing anything: remove the launcher's files, and the folder if zoo made it."""
+    for name in (".job.json", ".result.json"):
+        (folder / name).unlink(missing_ok=True)
+    for error in folder.glob(".error-rank*") if folder.is_dir() else []:
+        error.unlink(missing_ok=True)
+    log = folder / "train.log"
+    if log.is_file() and log.stat().st_size == 0:
+        log.unlink()
+    if not existed and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def write_json(path: Path, data: Any) -> Path:
     """Write JSON atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
-    return path
+    return atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def run_config(

@@ -9,12 +9,12 @@ from string import Template
 
 from zoo.errors import UsageError
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def names(name: str) -> dict[str, str]:
     """The plugin's names: entry point `name`, distribution `zoo-name`, module `zoo_name`."""
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise UsageError(f"plugin name '{name}' is invalid: lowercase letters, digits and '_', starting with a letter")
     return {"name": name, "dist": f"zoo-{name.replace('_', '-')}", "module": f"zoo_{name}"}
 

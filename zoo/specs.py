@@ -16,9 +16,9 @@ from typing import Any
 
 from zoo.errors import ZooError
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
-TASK_RE = re.compile(r"^[a-z][a-z0-9\-]*$")
-FACTORY_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+NAME_RE = re.compile(r"[a-z0-9][a-z0-9_\-]*")
+TASK_RE = re.compile(r"[a-z][a-z0-9\-]*")
+FACTORY_RE = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 Factory = str | Callable[..., Any]
 
@@ -37,14 +37,18 @@ def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 
 def _check_common(kind: str, name: str, task: str, factory: Factory | None) -> None:
-    if not isinstance(name, str) or not NAME_RE.match(name):
+    if not isinstance(name, str) or not NAME_RE.fullmatch(name):
         raise ValueError(
             f"{kind} name {name!r} is invalid: use lowercase letters, digits, '_' and '-' "
             "(no '.' or ':', which separate tags and plugins)"
         )
-    if not isinstance(task, str) or not TASK_RE.match(task):
+    if not isinstance(task, str) or not TASK_RE.fullmatch(task):
         raise ValueError(f"{kind} '{name}': task {task!r} is invalid: use a lowercase word like 'image-classification'")
-    if factory is not None and not callable(factory) and not (isinstance(factory, str) and FACTORY_RE.match(factory)):
+    if (
+        factory is not None
+        and not callable(factory)
+        and not (isinstance(factory, str) and FACTORY_RE.fullmatch(factory))
+    ):
         raise ValueError(f"{kind} '{name}': factory must be a callable or 'package.module:function', got {factory!r}")
 
 
@@ -171,9 +175,28 @@ class RecipeSpec(_Buildable):
     metrics: tuple[str, ...] = ()
     factory: Factory | None = None
     plugin: str = ""
+    #: the valid range of each of the recipe's own numeric options, as an interval ("[0, 1)", "(0, inf)"), or a
+    #: tuple of the allowed strings; checked with the engine's settings before any work (see zoo.limits)
+    limits: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        from zoo.limits import Interval
+
         _check_common("recipe", self.name, self.task or "training", self.factory)
+        for option, limit in dict(self.limits or {}).items():
+            if isinstance(limit, (list, tuple)):
+                if not all(isinstance(c, str) for c in limit):
+                    raise ValueError(f"recipe '{self.name}': limits['{option}'] must list strings")
+                continue
+            try:
+                Interval.parse(limit)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"recipe '{self.name}': limits['{option}']: {exc}") from None
+        object.__setattr__(
+            self,
+            "limits",
+            _frozen({k: tuple(v) if isinstance(v, list) else v for k, v in dict(self.limits or {}).items()}),
+        )
         for key in ("model", "dataset"):
             value = getattr(self, key)
             if not isinstance(value, str) or not value:

@@ -4,6 +4,7 @@ from zoo.engine.config import build_config, parse_sets
 from zoo.errors import UsageError
 
 RECIPE = {"epochs": 5, "batch_size": 32, "lr": 0.01, "hidden": 32, "label_smoothing": 0.0}
+LIMITS = {"hidden": "[1, 4096]", "label_smoothing": "[0, 1]"}
 
 
 def test_precedence_and_types():
@@ -25,11 +26,22 @@ def test_unknown_key_lists_the_valid_ones():
         ({"epochs": "2.5"}, "--set epochs=2.5: expected int"),
         ({"nesterov": "maybe"}, "--set nesterov=maybe: expected bool"),
         ({"hidden": "wide"}, "--set hidden=wide: expected int"),
-        ({"epochs": "0"}, "--epochs must be at least 1"),
-        ({"lr": "-0.1"}, "--lr must be positive"),
-        ({"batch_size": "0"}, "--batch-size must be at least 1"),
-        ({"grad_accum": "0"}, "grad_accum must be at least 1"),
-        ({"ema_decay": "1.0"}, r"ema_decay must be in \[0, 1\)"),
+        ({"epochs": "0"}, r"--epochs must be an integer in \[1, 1000000\], got 0"),
+        ({"lr": "-0.1"}, "--lr must be a finite number > 0, got -0.1"),
+        ({"lr": "inf"}, "--lr must be a finite number > 0, got inf"),
+        ({"lr": "nan"}, "--lr must be a finite number > 0, got nan"),
+        ({"weight_decay": "inf"}, "weight_decay must be a finite number >= 0, got inf"),
+        ({"warmup_epochs": "inf"}, "warmup_epochs must be a finite number in"),
+        ({"seed": str(2**70)}, r"--seed must be an integer in \[0, 4294967295\], got 1180591620717411303424"),
+        ({"seed": "-1"}, "--seed must be an integer in"),
+        ({"batch_size": "0"}, "--batch-size must be an integer in"),
+        ({"grad_accum": "0"}, "grad_accum must be an integer in"),
+        ({"ema_decay": "1.0"}, r"ema_decay must be a finite number in \[0, 1\)"),
+        ({"momentum": "1.5"}, r"momentum must be a finite number in \[0, 1\)"),
+        ({"optimizer": "sgd", "nesterov": "true", "momentum": "0"}, "nesterov=true needs momentum > 0"),
+        ({"label_smoothing": "5"}, r"label_smoothing must be a finite number in \[0, 1\], got 5.0"),
+        ({"hidden": "0"}, r"hidden must be an integer in \[1, 4096\], got 0"),
+        ({"checkpoint_every": "-1"}, "--checkpoint-every must be an integer >= 0"),
         ({"optimizer": "lion"}, "optimizer must be one of sgd, adamw, adam"),
         ({"device": "tpu"}, "device must be one of auto, cpu, cuda, mps"),
         ({"precision": "int8"}, "precision must be one of"),
@@ -40,7 +52,17 @@ def test_unknown_key_lists_the_valid_ones():
 )
 def test_impossible_values_are_refused(sets, message):
     with pytest.raises(UsageError, match=message):
-        build_config(RECIPE, {}, sets)
+        build_config(RECIPE, {}, sets, LIMITS)
+
+
+def test_python_callers_get_the_same_checks():
+    with pytest.raises(UsageError, match="--lr must be a finite number > 0, got inf"):
+        build_config(RECIPE, {"lr": float("inf")}, {}, LIMITS)
+    with pytest.raises(UsageError, match=r"setting 'hidden' expects int, got 2\.5"):
+        build_config(RECIPE, {}, {"hidden": 2.5}, LIMITS)
+    with pytest.raises(UsageError, match="setting 'epochs' expects int, got True"):
+        build_config(RECIPE, {"epochs": True}, {}, LIMITS)
+    assert build_config(RECIPE, {"lr": 1}, {}, LIMITS).lr == 1.0
 
 
 def test_parse_sets():

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from zoo.errors import ZooError
+from zoo.atomic import replacing
+from zoo.errors import UsageError
+
+FORMAT = "zoo-checkpoint"
+# What every zoo checkpoint holds, whatever its version.
+REQUIRED = ("model", "optimizer", "scheduler", "scaler", "rng", "config", "epoch", "batch", "global_step", "history")
 
 
 def rng_state() -> dict[str, Any]:
@@ -45,19 +48,23 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """torch.save to a temporary file in the same folder, then rename over the old checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as tmp, open(tmp, "wb") as fh:  # from a path, torch would name the archive after it
+        torch.save(state, fh)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint zoo wrote, loaded with weights_only=True; anything else is a UsageError naming the file."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise ZooError(f"cannot resume from {path}: {exc}. Delete it to start over.") from None
+        reason = " ".join(str(exc).split())[:200]
+        raise UsageError(
+            f"cannot resume from {path}: not a readable zoo checkpoint ({reason}). Delete it to start over."
+        ) from None
+    missing = [k for k in REQUIRED if k not in state] if isinstance(state, dict) else list(REQUIRED)
+    if missing or state.get("format", FORMAT) != FORMAT:
+        raise UsageError(
+            f"cannot resume from {path}: it is not a zoo checkpoint (it lacks {', '.join(missing) or 'the format'}). "
+            "Delete it to start over, or pass another --out."
+        )
+    return state

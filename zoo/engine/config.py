@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, get_type_hints
 
 from zoo.errors import UsageError
+from zoo.limits import Limit, check
 
 CHOICES = {
     "device": ("auto", "cpu", "cuda", "mps"),
@@ -49,28 +51,20 @@ class TrainConfig:
     log_every: int = 20  # steps between progress updates
     options: dict[str, Any] = field(default_factory=dict)  # the recipe's own settings
 
-    def validate(self) -> TrainConfig:
-        """Refuse impossible values before any work starts."""
-        checks = [
-            (self.epochs >= 1, f"--epochs must be at least 1, got {self.epochs}"),
-            (self.batch_size >= 1, f"--batch-size must be at least 1, got {self.batch_size}"),
-            (self.lr > 0, f"--lr must be positive, got {self.lr}"),
-            (self.weight_decay >= 0, f"weight_decay must be >= 0, got {self.weight_decay}"),
-            (self.grad_accum >= 1, f"grad_accum must be at least 1, got {self.grad_accum}"),
-            (self.grad_clip >= 0, f"grad_clip must be >= 0 (0 turns it off), got {self.grad_clip}"),
-            (0 <= self.ema_decay < 1, f"ema_decay must be in [0, 1), got {self.ema_decay}"),
-            (self.checkpoint_every >= 0, f"--checkpoint-every must be >= 0, got {self.checkpoint_every}"),
-            (self.warmup_epochs >= 0, f"warmup_epochs must be >= 0, got {self.warmup_epochs}"),
-            (self.patience >= 0, f"patience must be >= 0, got {self.patience}"),
-            (self.log_every >= 1, f"log_every must be at least 1, got {self.log_every}"),
-            (_ratios_ok(self.stage_ratios), f"stage_ratios must be 3 shares summing to 1, got '{self.stage_ratios}'"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise UsageError(message)
+    def validate(self, limits: Mapping[str, Limit] | None = None) -> TrainConfig:
+        """Refuse impossible values before any work starts: every engine field, and the recipe's options that
+        `limits` (the recipe's declared ranges) names."""
         for name, allowed in CHOICES.items():
-            if getattr(self, name) not in allowed:
-                raise UsageError(f"{name} must be one of {', '.join(allowed)}, got '{getattr(self, name)}'")
+            check(_flag(name), getattr(self, name), allowed)
+        for name, limit in ENGINE_LIMITS.items():
+            check(_flag(name), getattr(self, name), limit)
+        for name, limit in (limits or {}).items():
+            if name in self.options:
+                check(_flag(name), self.options[name], limit)
+        if not _ratios_ok(self.stage_ratios):
+            raise UsageError(f"stage_ratios must be 3 shares summing to 1, got '{self.stage_ratios}'")
+        if self.optimizer == "sgd" and self.nesterov and self.momentum == 0:
+            raise UsageError("nesterov=true needs momentum > 0 with SGD: set momentum (e.g. 0.9) or nesterov=false")
         return self
 
     def workers(self) -> int:
@@ -80,12 +74,37 @@ class TrainConfig:
         return max(0, min(4, (os.cpu_count() or 1) - 1))
 
 
+# The range of every numeric engine setting (see zoo.limits); recipes declare theirs in RecipeSpec.limits.
+ENGINE_LIMITS: dict[str, Limit] = {
+    "epochs": "[1, 1000000]",
+    "batch_size": "[1, 16777216]",
+    "lr": "(0, inf)",
+    "weight_decay": "[0, inf)",
+    "momentum": "[0, 1)",
+    "warmup_epochs": "[0, 1000000]",
+    "grad_accum": "[1, 65536]",
+    "grad_clip": "[0, inf)",
+    "ema_decay": "[0, 1)",
+    "num_workers": "[-1, 256]",
+    "seed": "[0, 4294967295]",  # what every generator accepts (numpy's legacy seeding stops at 2**32 - 1)
+    "checkpoint_every": "[0, inf)",
+    "patience": "[0, inf)",
+    "log_every": "[1, inf)",
+}
+FLAGS = {"epochs", "batch_size", "lr", "device", "precision", "seed", "checkpoint_every"}
+
+
+def _flag(name: str) -> str:
+    """How the user writes a setting: '--batch-size' for the CLI's flags, else the `--set` key."""
+    return "--" + name.replace("_", "-") if name in FLAGS else name
+
+
 def _ratios_ok(text: str) -> bool:
     try:
         shares = [float(r) for r in text.split(",")]
     except ValueError:
         return False
-    return len(shares) == 3 and all(r >= 0 for r in shares) and abs(sum(shares) - 1) < 1e-6
+    return len(shares) == 3 and all(0 <= r <= 1 for r in shares) and abs(sum(shares) - 1) < 1e-6
 
 
 ENGINE_FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig) if f.name != "options"}
@@ -107,7 +126,7 @@ def _parse(key: str, text: Any, expected: type) -> Any:
         if expected is float:
             return float(text)
     except ValueError:
-        raise UsageError(f"--set {key}={text}: expected {expected.__name__}") from None
+        raise UsageError(f"--set {key}={text[:60]}: expected {expected.__name__}") from None
     return text
 
 
@@ -122,8 +141,14 @@ def parse_sets(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def build_config(defaults: dict[str, Any], flags: dict[str, Any], sets: dict[str, Any]) -> TrainConfig:
-    """Engine defaults < the recipe's defaults < CLI flags < `--set`; unknown keys list the valid ones."""
+def build_config(
+    defaults: Mapping[str, Any],
+    flags: Mapping[str, Any],
+    sets: Mapping[str, Any],
+    limits: Mapping[str, Limit] | None = None,
+) -> TrainConfig:
+    """Engine defaults < the recipe's defaults < CLI flags < `--set`; unknown keys list the valid ones; every value
+    is checked against its type and range (`limits`: the recipe's own options)."""
     recipe_options = {k: v for k, v in defaults.items() if k not in ENGINE_FIELDS}
     valid = sorted(set(ENGINE_FIELDS) | set(recipe_options))
     values: dict[str, Any] = {k: v for k, v in defaults.items() if k in ENGINE_FIELDS}
@@ -132,6 +157,8 @@ def build_config(defaults: dict[str, Any], flags: dict[str, Any], sets: dict[str
         for key, value in source.items():
             if value is None:
                 continue
+            if not isinstance(key, str):
+                raise UsageError(f"setting names are strings, got {key!r}")
             if key in ENGINE_FIELDS:
                 values[key] = _parse(key, value, _TYPES[key])
             elif key in recipe_options:
@@ -142,9 +169,18 @@ def build_config(defaults: dict[str, Any], flags: dict[str, Any], sets: dict[str
                 hint = f" Did you mean '{close[0]}'?" if close else ""
                 raise UsageError(f"unknown setting '{key}'.{hint} Valid settings: {', '.join(valid)}")
     for key, value in values.items():
-        expected = _TYPES[key]
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            values[key] = float(value)
-        elif not isinstance(values[key], expected):
-            raise UsageError(f"setting '{key}' expects {expected.__name__}, got {value!r}")
-    return TrainConfig(**values, options=options).validate()
+        values[key] = _typed(key, value, _TYPES[key])
+    for key, value in options.items():
+        default = recipe_options[key]
+        if default is not None:
+            options[key] = _typed(key, value, type(default))
+    return TrainConfig(**values, options=options).validate(limits)
+
+
+def _typed(key: str, value: Any, expected: type) -> Any:
+    """A value of the setting's type (an int where a float is expected is widened); else a UsageError."""
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise UsageError(f"setting '{key}' expects {expected.__name__}, got {value!r:.60}")
+    return value

@@ -69,6 +69,11 @@ class Recipe:
     def options(self) -> dict[str, Any]:
         return self.config.options
 
+    @classmethod
+    def check_settings(cls, config: TrainConfig) -> None:
+        """Refuse what `RecipeSpec.limits` cannot say (formats of string options, options that must agree) with a
+        UsageError; zoo calls this before any work, in the launching process."""
+
     # Data and model ---------------------------------------------------------------------------------------
 
     def build_data(self) -> Data:
@@ -138,6 +143,10 @@ class Recipe:
         total = max(1, cfg.epochs * steps_per_epoch)
         if cfg.scheduler == "onecycle":
             pct = min(0.5, max(0.05, cfg.warmup_epochs / cfg.epochs)) if cfg.warmup_epochs else 0.25
+            if pct * total <= 1:
+                # OneCycleLR divides by (pct * total - 1): with at most one warm-up step there is none; anneal from
+                # the peak from the first step instead (any total >= 1 works).
+                pct = 0.5 / total
             peaks = [group["lr"] for group in optimizer.param_groups]
             return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=peaks, total_steps=total, pct_start=pct)
         if cfg.scheduler == "tri-stage":

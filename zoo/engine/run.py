@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import UsageError, ZooError
+from zoo.runs import check_out_folder, discard_unfinished
 
 DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
 
@@ -54,13 +55,18 @@ def _names(specs: list[Any]) -> str:
     return ", ".join(s.name for s in specs) or "none"
 
 
-def make_recipe(rspec: Any, mspec: Any, dspec: Any, config: Any, data_dir: Path | None) -> Any:
+def recipe_class(rspec: Any) -> Any:
+    """The recipe's Recipe subclass (its factory)."""
     from zoo.engine.recipe import Recipe
 
     cls = rspec.resolve_factory()
     if not (isinstance(cls, type) and issubclass(cls, Recipe)):
         raise ZooError(f"recipe '{rspec.qualified_name}': its factory must be a zoo.engine.Recipe subclass")
-    return cls(config, model=mspec, dataset=dspec, data_dir=data_dir, recipe=rspec)
+    return cls
+
+
+def make_recipe(rspec: Any, mspec: Any, dspec: Any, config: Any, data_dir: Path | None) -> Any:
+    return recipe_class(rspec)(config, model=mspec, dataset=dspec, data_dir=data_dir, recipe=rspec)
 
 
 def _device_kind(requested: str | None) -> str:
@@ -74,7 +80,7 @@ def _device_kind(requested: str | None) -> str:
 def _config(rspec: Any, flags: dict[str, Any], sets: dict[str, Any]) -> Any:
     from zoo.engine.config import build_config
 
-    return build_config(rspec.defaults(_device_kind(flags.get("device"))), flags, sets)
+    return build_config(rspec.defaults(_device_kind(flags.get("device"))), flags, sets, rspec.limits)
 
 
 def _default_out(recipe_name: str) -> Path:
@@ -124,6 +130,7 @@ def train(
         "checkpoint_every": checkpoint_every,
     }
     config = _config(rspec, flags, dict(sets or {}))
+    recipe_class(rspec).check_settings(config)
     choose_precision(config.precision, choose_device(config.device, Dist()))  # refuse before any work
     metric = config.best_metric.lstrip("-")
     if metric and rspec.metrics and metric not in rspec.metrics:
@@ -132,6 +139,7 @@ def train(
         raise UsageError(f"--data-dir {data_dir} does not exist")
     _check_processes(nproc, nnodes, node_rank, rdzv_endpoint, config.device)
     out = Path(out) if out is not None else _default_out(rspec.name)
+    check_out_folder(out)
     job = {
         "model": mspec.qualified_name,
         "recipe": rspec.qualified_name,
@@ -143,9 +151,14 @@ def train(
         "resume": resume,
         "quiet": quiet,
     }
-    if nproc > 1 or nnodes > 1:
-        return _launch(job, nproc, nnodes, node_rank, rdzv_endpoint)
-    return run_job(job, Dist())
+    existed = out.exists()
+    try:
+        if nproc > 1 or nnodes > 1:
+            return _launch(job, nproc, nnodes, node_rank, rdzv_endpoint)
+        return run_job(job, Dist())
+    except BaseException:
+        discard_unfinished(out, existed)
+        raise
 
 
 def _check_processes(nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None, device: str) -> None:

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 
-from zoo.engine.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from zoo.atomic import write_text
+from zoo.engine.checkpoint import FORMAT, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from zoo.engine.recipe import Data, Recipe
 from zoo.engine.sampler import BucketBatchSampler, ResumableSampler, sorted_batches
 from zoo.errors import UsageError, ZooError
@@ -149,7 +150,7 @@ class Trainer:
     def _open_log(self) -> None:
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(self.out / "train.log", encoding="utf-8")
+            handler = logging.FileHandler(self.out / "train.log", encoding="utf-8", delay=True)
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             self.log.addHandler(handler)
         else:
@@ -213,8 +214,11 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         self._check_out()
+        ckpt = self._resume_checkpoint() if self.resume else None
         seed_everything(self.cfg.seed, self.cfg.deterministic, self.device)
         data = self.recipe.build_data()
+        if ckpt is not None:
+            self._check_same_data(ckpt.get("run") or {}, data)
         train_loader, val_loader, sampler = self._loaders(data)
         model, model_args = self._model(data)
         self._open_log()
@@ -250,10 +254,14 @@ class Trainer:
             "best": None,
             "best_weights": None,
         }
-        if self.resume:
-            ckpt = load_checkpoint(self.out / CHECKPOINT)
-            self._check_same_settings(ckpt.get("config", {}))
-            model.load_state_dict(ckpt["model"])
+        if ckpt is not None:
+            try:
+                model.load_state_dict(ckpt["model"])
+            except RuntimeError as exc:
+                raise UsageError(
+                    f"cannot resume from {self.out / CHECKPOINT}: its weights do not fit this model "
+                    f"({str(exc).splitlines()[0]}). Start a new run with another --out."
+                ) from None
             optimizer.load_state_dict(ckpt["optimizer"])
             if scheduler is not None and ckpt["scheduler"] is not None:
                 scheduler.load_state_dict(ckpt["scheduler"])
@@ -279,6 +287,8 @@ class Trainer:
                     "ema": ema.state_dict() if ema is not None else None,
                     "rng": rng_state(),
                     "config": self._settings(),
+                    "format": FORMAT,
+                    "run": {**self._identity(), "fingerprint": data.info.get("fingerprint")},
                     **{k: state[k] for k in STATE_KEYS},
                 },
             )
@@ -440,6 +450,32 @@ class Trainer:
     def _settings(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self.cfg), default=str))
 
+    def _identity(self) -> dict[str, str]:
+        return {"model": self.info.model, "recipe": self.info.recipe, "dataset": self.info.dataset}
+
+    def _resume_checkpoint(self) -> dict[str, Any]:
+        """The checkpoint to continue, refused (before any data is read) when it belongs to another job."""
+        ckpt = load_checkpoint(self.out / CHECKPOINT)
+        saved = {k: v for k, v in (ckpt.get("run") or {}).items() if k in ("model", "recipe", "dataset")}
+        now = self._identity()
+        differ = [k for k in saved if saved[k] != now[k]]
+        if differ:
+            changes = ", ".join(f"{k} {saved[k]!r} -> {now[k]!r}" for k in differ)
+            raise UsageError(
+                f"--resume: {self.out} holds a run of another job ({changes}). Resume it with the same model, "
+                "recipe and dataset, or start a new run with another --out."
+            )
+        self._check_same_settings(ckpt["config"])
+        return ckpt
+
+    def _check_same_data(self, saved: dict[str, Any], data: Data) -> None:
+        before, now = saved.get("fingerprint"), data.info.get("fingerprint")
+        if before and now and before != now:
+            raise UsageError(
+                f"--resume: the data differs from what {self.out} was trained on (fingerprint {before[:19]}... "
+                f"now {now[:19]}...). Resume with the same --data-dir, or start a new run with another --out."
+            )
+
     def _check_same_settings(self, saved: dict[str, Any]) -> None:
         now = self._settings()
         differ = sorted(
@@ -450,6 +486,12 @@ class Trainer:
             raise UsageError(
                 f"--resume with other settings than the checkpoint's ({changes}): resume with the "
                 "same settings, or start a new run with another --out."
+            )
+        if saved.get("epochs") != now["epochs"] and now["scheduler"] != "none":
+            raise UsageError(
+                f"--resume with --epochs {now['epochs']}: the checkpoint's {now['scheduler']} schedule was planned "
+                f"for {saved.get('epochs')} epochs and cannot stretch. Resume with --epochs {saved.get('epochs')}, "
+                "or start a new run with another --out."
             )
 
     def _on_sigint(self, signum: int, frame: Any) -> None:
@@ -523,10 +565,7 @@ class Trainer:
         )
         write_json(self.out / "config.json", config)
         write_json(self.out / "metrics.json", metrics)
-        lines = "".join(json.dumps(row) + "\n" for row in state["history"])
-        tmp = self.out / ".metrics.jsonl.tmp"
-        tmp.write_text(lines, encoding="utf-8")
-        os.replace(tmp, self.out / "metrics.jsonl")
+        write_text(self.out / "metrics.jsonl", "".join(json.dumps(row) + "\n" for row in state["history"]))
 
     def _progress(self) -> Any:
         if self.quiet or not self.dist.main:

@@ -23,7 +23,7 @@ def register_models(register) -> None:
 
 @zoo.hookimpl
 def register_recipes(register) -> None:
-    from zoo_cnn.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS
+    from zoo_cnn.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS, LIMITS
 
     register(
         RecipeSpec(
@@ -36,5 +36,6 @@ def register_recipes(register) -> None:
             gpu_defaults=GPU_DEFAULTS,
             metrics=("accuracy", "top5", "loss"),
             factory="zoo_cnn.recipe:CNNRecipe",
+            limits=LIMITS,
         )
     )

@@ -1,5 +1,7 @@
 """The cnn-cifar10 recipe's settings on CPU and on GPU (plain data: registering them imports no torch)."""
 
+from zoo_images.limits import IMAGE_LIMITS
+
 COMMON = {
     "optimizer": "sgd",
     "momentum": 0.9,
@@ -16,3 +18,5 @@ COMMON = {
 }
 CPU_DEFAULTS = {**COMMON, "epochs": 20, "batch_size": 128, "lr": 0.1, "num_workers": 0}
 GPU_DEFAULTS = {**COMMON, "epochs": 30, "batch_size": 512, "lr": 0.4}
+# The tutorial network's first linear layer is sized for 32 x 32 inputs.
+LIMITS = {**IMAGE_LIMITS, "size": "[32, 32]"}

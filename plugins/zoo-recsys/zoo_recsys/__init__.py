@@ -59,7 +59,7 @@ def register_datasets(register) -> None:
 
 @zoo.hookimpl
 def register_recipes(register) -> None:
-    from zoo_recsys.recipe_defaults import MF_CPU, MF_GPU, NCF_CPU, NCF_GPU
+    from zoo_recsys.recipe_defaults import MF_CPU, MF_GPU, MF_LIMITS, NCF_CPU, NCF_GPU, NCF_LIMITS
 
     register(
         RecipeSpec(
@@ -72,6 +72,7 @@ def register_recipes(register) -> None:
             gpu_defaults=MF_GPU,
             metrics=("rmse", "mae"),
             factory="zoo_recsys.recipe:MFExplicit",
+            limits=MF_LIMITS,
         )
     )
     register(
@@ -85,5 +86,6 @@ def register_recipes(register) -> None:
             gpu_defaults=NCF_GPU,
             metrics=("hr@10", "ndcg@10"),
             factory="zoo_recsys.recipe:NCFImplicit",
+            limits=NCF_LIMITS,
         )
     )

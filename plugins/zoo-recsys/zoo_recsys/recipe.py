@@ -13,8 +13,25 @@ from zoo.engine import Data, Recipe
 from zoo.errors import UsageError
 
 
+def mlp_layers(text: str) -> list[int]:
+    """ "64,32,16,8" -> [64, 32, 16, 8]: the MLP tower's widths, each in 1..65536."""
+    try:
+        layers = [int(x) for x in str(text).split(",")]
+    except ValueError:
+        layers = []
+    if not layers or not all(1 <= n <= 65536 for n in layers):
+        raise UsageError(f"mlp_layers must be comma-separated widths in 1..65536 such as 64,32,16,8, got '{text}'")
+    return layers
+
+
 class RecommenderRecipe(Recipe):
     split = "random"
+
+    @classmethod
+    def check_settings(cls, config: Any) -> None:
+        o = config.options
+        if not o["rating_min"] < o["rating_max"]:
+            raise UsageError(f"rating_min ({o['rating_min']}) must be below rating_max ({o['rating_max']})")
 
     def build_data(self) -> Data:
         o = self.options
@@ -112,8 +129,13 @@ class MFExplicit(RecommenderRecipe):
 class NCFImplicit(RecommenderRecipe):
     split = "leave-one-out"
 
+    @classmethod
+    def check_settings(cls, config: Any) -> None:
+        super().check_settings(config)
+        mlp_layers(config.options["mlp_layers"])
+
     def model_args(self, data: Data) -> dict[str, Any]:
-        layers = [int(x) for x in str(self.options["mlp_layers"]).split(",")]
+        layers = mlp_layers(self.options["mlp_layers"])
         return {
             "num_users": len(data.info["users"]),
             "num_items": len(data.info["items"]),

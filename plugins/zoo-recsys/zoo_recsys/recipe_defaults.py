@@ -37,3 +37,6 @@ NCF_CPU = {
     "num_workers": 0,
 }
 NCF_GPU = {**NCF_CPU, "batch_size": 4096}
+DATA_LIMITS = {"val_split": "(0, 1)", "rating_min": "(-inf, inf)", "rating_max": "(-inf, inf)"}
+MF_LIMITS = {**DATA_LIMITS, "dim": "[1, 4096]", "reg": "[0, inf)"}
+NCF_LIMITS = {**DATA_LIMITS, "gmf_dim": "[1, 4096]", "negatives": "[1, 1000]"}

@@ -26,7 +26,7 @@ def register_models(register) -> None:
 
 @zoo.hookimpl
 def register_recipes(register) -> None:
-    from zoo_resnet.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS
+    from zoo_resnet.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS, LIMITS
 
     register(
         RecipeSpec(
@@ -39,5 +39,6 @@ def register_recipes(register) -> None:
             gpu_defaults=GPU_DEFAULTS,
             metrics=("accuracy", "top5", "loss"),
             factory="zoo_resnet.recipe:ResNetFinetune",
+            limits=LIMITS,
         )
     )

@@ -1,5 +1,7 @@
 """The resnet-finetune recipe's settings on CPU and on GPU (plain data: registering them imports no torch)."""
 
+from zoo_images.limits import IMAGE_LIMITS
+
 COMMON = {
     "optimizer": "adamw",
     "weight_decay": 0.05,
@@ -24,3 +26,10 @@ COMMON = {
 }
 CPU_DEFAULTS = {**COMMON, "epochs": 3, "batch_size": 32, "lr": 1e-3, "num_workers": 0}
 GPU_DEFAULTS = {**COMMON, "epochs": 10, "batch_size": 256, "lr": 2e-3}
+LIMITS = {
+    **IMAGE_LIMITS,
+    "backbone_lr_scale": "[0, inf)",
+    "mixup": "[0, inf)",
+    "cutmix": "[0, inf)",
+    "mix_prob": "[0, 1]",
+}

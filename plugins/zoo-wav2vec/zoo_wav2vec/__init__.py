@@ -58,7 +58,7 @@ def register_datasets(register) -> None:
 
 @zoo.hookimpl
 def register_recipes(register) -> None:
-    from zoo_wav2vec.recipe_defaults import CPU, GPU
+    from zoo_wav2vec.recipe_defaults import CPU, GPU, LIMITS
 
     register(
         RecipeSpec(
@@ -71,5 +71,6 @@ def register_recipes(register) -> None:
             gpu_defaults=GPU,
             metrics=("wer", "cer", "loss"),
             factory="zoo_wav2vec.recipe:Wav2Vec2CTCFinetune",
+            limits=LIMITS,
         )
     )

@@ -33,10 +33,14 @@ class Wav2Vec2CTCFinetune(Recipe):
         super().__init__(*args, **kwargs)
         self._base: tuple[Any, dict[str, Any]] | None = None
         self._encoder_frozen = False
-        if self.options["freeze_transformer_steps"] < 0:
-            raise UsageError(f"freeze_transformer_steps must be >= 0, got {self.options['freeze_transformer_steps']}")
-        if not 0 <= self.options["dropout"] < 1:
-            raise UsageError(f"dropout must be in [0, 1), got {self.options['dropout']}")
+
+    @classmethod
+    def check_settings(cls, config: Any) -> None:
+        o = config.options
+        if o["overlap_seconds"] >= o["chunk_seconds"]:
+            raise UsageError(
+                f"overlap_seconds ({o['overlap_seconds']}) must be below chunk_seconds ({o['chunk_seconds']})"
+            )
 
     # Where the weights and the vocabulary come from ------------------------------------------------------------
 

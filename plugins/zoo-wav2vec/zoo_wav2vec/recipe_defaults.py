@@ -27,3 +27,11 @@ CPU = {
 }
 # On a GPU: bf16 autocast (precision auto), larger batches and two accumulated batches per step.
 GPU = {**CPU, "batch_size": 16, "grad_accum": 2, "precision": "auto"}
+LIMITS = {
+    "freeze_transformer_steps": "[0, inf)",
+    "dropout": "[0, 1)",
+    "max_seconds": "(0, 3600]",
+    "val_fraction": "(0, 1)",
+    "chunk_seconds": "[1, 3600]",
+    "overlap_seconds": "[0, 600]",
+}
