@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 import zoo
-from zoo.errors import UsageError, ZooError
+from zoo.errors import UsageError, ZooError, ZooWarning
 from zoo.text import printable
 
 app = typer.Typer(
@@ -45,6 +46,8 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors (or set ZOO_DEBUG=1).")] = False,
 ) -> None:
     """zoo: models, datasets and recipes from plugins; pretrained weights from the Hugging Face Hub."""
+    if debug:
+        os.environ["ZOO_DEBUG"] = "1"  # training's worker processes show their tracebacks too
 
 
 def _complete_models(incomplete: str) -> list[str]:
@@ -522,8 +525,19 @@ def _fail(exc: ZooError) -> None:
     raise SystemExit(exc.exit_code)
 
 
+def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    if issubclass(category, ZooWarning):
+        sys.stderr.write(f"warning: {printable(str(message), keep_newlines=False)}\n")
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def main() -> None:
     """Console entry point: load plugins (and their commands), run the app, turn errors into exit codes."""
+    warnings.showwarning = _show_warning
     try:
         from zoo.plugins import add_commands
 

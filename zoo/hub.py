@@ -24,7 +24,7 @@ from zoo.catalog import COMMIT_RE, ENTRY_NAME_RE
 from zoo.errors import UsageError, ZooError
 from zoo.integrity import Digests, VerificationError, VerifiedRecords, hash_file, verify
 from zoo.params import cache_dir
-from zoo.paths import check_repo_id, check_repo_path
+from zoo.paths import check_branch, check_repo_id, check_repo_path
 from zoo.weights import PICKLE_SUFFIXES
 
 # Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
@@ -89,7 +89,7 @@ def resolve_target(name_or_repo: str, revision: str | None = None) -> Target:
     """A catalog name (`arch.tag`, or a bare arch for its default weights) or a repo id `org/name[@rev]`."""
     if "/" in name_or_repo:
         repo_id, _, at = name_or_repo.partition("@")
-        return Target(repo_id=check_repo_id(repo_id), revision=revision or at or "main")
+        return Target(repo_id=check_repo_id(repo_id), revision=check_branch(revision or at or "main", "revision"))
     from zoo.api import get_registry
 
     entry = get_registry().weights_entry(name_or_repo)
@@ -389,14 +389,34 @@ def publish(
 ) -> PublishResult:
     """Publish a run folder as one commit: weights, config.json, a model card and metrics.json."""
     from zoo.api import get_registry
-    from zoo.catalog_edit import entry_table, render_entry, upsert_entry
+    from zoo.catalog_edit import check_upsert, entry_table, render_entry, upsert_entry
     from zoo.runs import read_run
 
     run = read_run(run_dir)
     check_repo_id(repo_id)
+    check_branch(revision)
     spec = get_registry().model(run.config["model"])
     entry_name = _entry_name(spec.name, run.config, repo_id, name)
     location = hub_location(hub)
+    if create_pr and is_local(location) and not dry_run:
+        raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
+
+    def entry(commit: str | None, files: list[PulledFile]) -> dict[str, Any]:
+        return entry_table(
+            model=spec.name if len(get_registry().models.by_short[spec.name]) == 1 else spec.qualified_name,
+            source=repo_id,
+            revision=commit or revision,
+            task=run.config.get("task") or spec.task,
+            license=license or run.config.get("license"),
+            description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
+            files={f.path: f"sha256:{f.sha256}" for f in files if f.path in ("model.safetensors", "config.json")},
+            metrics=run.metrics,
+            preprocessing=run.config.get("preprocessing"),
+        )
+
+    if register is not None and not dry_run:  # all or nothing: the catalog must take the entry before the commit
+        placeholder = [PulledFile(p, "0" * 64, 0) for p in ("model.safetensors", "config.json")]
+        check_upsert(Path(register), entry_name, entry("0" * 40, placeholder))
     message = (
         f"Publish {spec.name}"
         + (f" trained on {dataset_name(run.config)}" if dataset_name(run.config) else "")
@@ -410,23 +430,11 @@ def publish(
         if dry_run:
             pass
         elif is_local(location):
-            if create_pr:
-                raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
             commit, commit_url = _commit_local(location, repo_id, staged, message, revision)
         else:
             commit, commit_url = _commit_remote(location, repo_id, staged, message, revision, private, create_pr)
     files = [PulledFile(path=p, sha256=d.sha256, size=d.size) for p, d in sorted(digests.items())]
-    table = entry_table(
-        model=spec.name if len(get_registry().models.by_short[spec.name]) == 1 else spec.qualified_name,
-        source=repo_id,
-        revision=commit or revision,
-        task=run.config.get("task") or spec.task,
-        license=license or run.config.get("license"),
-        description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
-        files={f.path: f"sha256:{f.sha256}" for f in files if f.path in ("model.safetensors", "config.json")},
-        metrics=run.metrics,
-        preprocessing=run.config.get("preprocessing"),
-    )
+    table = entry(commit, files)
     result = PublishResult(
         repo_id=repo_id,
         revision=commit,

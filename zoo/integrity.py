@@ -8,11 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from zoo.errors import ZooError
+from zoo.atomic import write_text
+from zoo.errors import ZooError, ZooWarning
 from zoo.params import cache_dir
 
 CHUNK = 8 * 1024 * 1024
@@ -44,11 +45,25 @@ class VerifiedRecords:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or cache_dir() / "verified.json"
-        try:
-            self.data: dict[str, dict] = json.loads(self.path.read_text("utf-8"))
-        except (OSError, ValueError):
-            self.data = {}
+        self.data: dict[str, dict] = {}
         self.dirty = False
+        if self.path.is_dir():
+            warnings.warn(f"{self.path} is a folder, not zoo's record of verified files: ignored", ZooWarning, 2)
+            return
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            data = exc
+        if not isinstance(data, dict):
+            warnings.warn(
+                f"{self.path} is damaged: every file will be hashed again and the record rebuilt", ZooWarning, 2
+            )
+            self.dirty = True
+            return
+        self.data = {k: v for k, v in data.items() if _valid_record(v)}
+        self.dirty = len(self.data) != len(data)
 
     @staticmethod
     def _key(path: Path) -> str:
@@ -78,14 +93,24 @@ class VerifiedRecords:
         return record.get("expected") if record else None
 
     def save(self) -> None:
-        if not self.dirty:
+        """Write the record; a cache that cannot be written costs only re-hashing next time, never the pull."""
+        if not self.dirty or self.path.is_dir():
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".verified-", dir=self.path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(self.data, fh)
-        os.replace(tmp, self.path)
+        try:
+            write_text(self.path, json.dumps(self.data))
+        except OSError as exc:
+            warnings.warn(
+                f"cannot write {self.path} ({exc.strerror or exc}): files will be hashed again", ZooWarning, 2
+            )
         self.dirty = False
+
+
+def _valid_record(record: object) -> bool:
+    return (
+        isinstance(record, dict)
+        and all(isinstance(record.get(k), str) for k in ("sha256", "git_sha1", "expected"))
+        and all(isinstance(record.get(k), int) and not isinstance(record.get(k), bool) for k in ("size", "mtime_ns"))
+    )
 
 
 def matches(digests: Digests, expected: str) -> bool:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from zoo.atomic import clean_stale, temp_name
 from zoo.errors import UsageError, ZooError
-from zoo.paths import check_repo_id, check_repo_path
+from zoo.paths import check_branch, check_repo_id, check_repo_path
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "zoo",
@@ -62,8 +62,15 @@ class LocalHub:
         full_env = {**os.environ, **GIT_IDENTITY, "GIT_DIR": str(self.repo_path(repo_id)), **(env or {})}
         proc = subprocess.run(["git", *args], input=input, env=full_env, capture_output=True, check=False)
         if check and proc.returncode != 0:
-            raise ZooError(f"git {args[0]} failed in {self.repo_path(repo_id)}: {proc.stderr.decode().strip()}")
+            raise self._damaged(repo_id, args[0], proc.stderr)
         return proc
+
+    def _damaged(self, repo_id: str, command: str, stderr: bytes) -> ZooError:
+        reason = (stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
+        return ZooError(
+            f"the local hub repository {repo_id} ({self.repo_path(repo_id)}) is damaged: git {command} failed "
+            f"({reason}). Restore it from a copy, or delete it and publish again."
+        )
 
     def exists(self, repo_id: str) -> bool:
         return (self.repo_path(repo_id) / "HEAD").is_file()
@@ -93,6 +100,8 @@ class LocalHub:
         """The commit id a branch, tag or commit names; None for a repository without commits yet."""
         if not self.exists(repo_id):
             raise RepoNotFound(f"no repository {repo_id} in the local hub {self.root}")
+        check_branch(revision, "revision")
+        self._git(repo_id, "rev-parse", "--git-dir")  # a bad HEAD or config: git does not see a repository
         proc = self._git(repo_id, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
         if proc.returncode == 0:
             return proc.stdout.decode().strip()
@@ -122,7 +131,7 @@ class LocalHub:
                 ["git", "cat-file", "blob", oid], stdout=out, stderr=subprocess.PIPE, env=env, check=False
             )
         if proc.returncode != 0:
-            raise ZooError(f"cannot read blob {oid} of {repo_id}: {proc.stderr.decode().strip()}")
+            raise self._damaged(repo_id, "cat-file", proc.stderr)
 
     def commit(
         self,
@@ -137,6 +146,7 @@ class LocalHub:
 
         `parent`, when given, must be the branch's current commit (else the commit is refused).
         """
+        check_branch(branch)
         current = self.resolve(repo_id, branch) if self._has_branch(repo_id, branch) else None
         if branch != "main" and current is None:
             raise RevisionNotFound(f"{repo_id} has no branch '{branch}'; create it first")
@@ -169,8 +179,17 @@ class LocalHub:
             tree = self._git(repo_id, "write-tree", env=env).stdout.decode().strip()
             parents = ["-p", current] if current else []
             commit = self._git(repo_id, "commit-tree", tree, *parents, "-m", message).stdout.decode().strip()
-        self._git(repo_id, "update-ref", f"refs/heads/{branch}", commit, current or "0" * 40)
+        self._move_branch(repo_id, branch, commit, current)
         return commit
+
+    def _move_branch(self, repo_id: str, branch: str, commit: str, expected: str | None) -> None:
+        """Compare-and-swap the branch to `commit`; if another writer moved or holds it, ask for a retry."""
+        proc = self._git(repo_id, "update-ref", f"refs/heads/{branch}", commit, expected or "0" * 40, check=False)
+        if proc.returncode != 0:
+            raise ZooError(
+                f"{repo_id}@{branch} changed while zoo was committing (another publish to it landed first): "
+                "nothing was written; retry."
+            )
 
     def _has_branch(self, repo_id: str, branch: str) -> bool:
         return (
@@ -182,7 +201,7 @@ class LocalHub:
             commit = self.resolve(repo_id, start)
             if commit is None:
                 raise RevisionNotFound(f"{repo_id} has no commit to branch '{branch}' from")
-            self._git(repo_id, "update-ref", f"refs/heads/{branch}", commit, "0" * 40)
+            self._move_branch(repo_id, branch, commit, None)
 
     def last_modified(self, repo_id: str, commit: str) -> int:
         """The commit's timestamp (seconds since the epoch)."""

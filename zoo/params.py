@@ -12,11 +12,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
+import warnings
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+from zoo.atomic import write_text
+from zoo.errors import ZooWarning
 from zoo.specs import ModelSpec
 
 
@@ -61,19 +63,24 @@ def cache_key(spec: ModelSpec, version: str | None) -> str:
 
 
 def _read_cache(path: Path) -> dict[str, int]:
+    """The cached counts; a damaged cache (bad JSON, wrong shape, a folder) is ignored with a warning and rebuilt."""
     try:
         data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
+    except FileNotFoundError:
         return {}
-    return data if isinstance(data, dict) else {}
+    except (OSError, ValueError) as exc:
+        data = exc
+    if not isinstance(data, dict):
+        warnings.warn(f"{path} is damaged or not a file: parameters will be counted again", ZooWarning, 3)
+        return {}
+    good = {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
+    if len(good) != len(data):
+        warnings.warn(f"{path} held {len(data) - len(good)} damaged entries: they will be counted again", ZooWarning, 3)
+    return good
 
 
 def _write_cache(path: Path, data: dict[str, int]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".params-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, sort_keys=True)
-    os.replace(tmp, path)
+    write_text(path, json.dumps(data, sort_keys=True))
 
 
 def child_env() -> dict[str, str]:
@@ -107,7 +114,7 @@ def param_counts(
     cached = _read_cache(path)
     keys = {s.qualified_name: cache_key(s, versions.get(s.plugin)) for s in specs}
     missing = [name for name, key in keys.items() if key not in cached]
-    warnings: list[str] = []
+    problems: list[str] = []
     if missing:
         fresh = count_in_subprocess(missing)
         for name in missing:
@@ -115,10 +122,10 @@ def param_counts(
             if isinstance(value, int):
                 cached[keys[name]] = value
             else:
-                warnings.append(f"cannot count the parameters of '{name}': {value}")
+                problems.append(f"cannot count the parameters of '{name}': {value}")
         if any(isinstance(fresh.get(n), int) for n in missing):
             try:
                 _write_cache(path, cached)
             except OSError as exc:
-                warnings.append(f"cannot write the parameter cache {path}: {exc}")
-    return {name: cached.get(key) for name, key in keys.items()}, warnings
+                problems.append(f"cannot write the parameter cache {path}: {exc}")
+    return {name: cached.get(key) for name, key in keys.items()}, problems

@@ -35,8 +35,8 @@ def check_repo_path(path: str) -> str:
     return path
 
 
-def check_branch(branch: str) -> str:
-    """A branch name to commit to: git's ref-name rules, and never something a command could read as an option."""
+def check_branch(branch: str, what: str = "branch") -> str:
+    """A branch (or tag) name: git's ref-name rules, and never something a command could read as an option."""
     if (
         not isinstance(branch, str)
         or not BRANCH_RE.fullmatch(branch)
@@ -46,7 +46,7 @@ def check_branch(branch: str) -> str:
         or len(branch) > 200
     ):
         raise UsageError(
-            f"{branch!r} is not a valid branch name: use letters, digits, '_', '-', '.' and '/' "
+            f"{branch!r} is not a valid {what} name: use letters, digits, '_', '-', '.' and '/' "
             "(not first, no '..'), e.g. 'main' or 'v2'."
         )
     return branch

@@ -206,22 +206,40 @@ def _launch(job: dict[str, Any], nproc: int, nnodes: int, node_rank: int, rdzv: 
     job_file.write_text(json.dumps(job), encoding="utf-8")
     result_file = out / ".result.json"
     result_file.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "torch.distributed.run", f"--nproc-per-node={nproc}"]
+    for stale in out.glob(".error-rank*.json"):
+        stale.unlink()
+    command = [sys.executable, "-m", "zoo.engine.torchrun", f"--nproc-per-node={nproc}"]
     if nnodes > 1:
         command += [f"--nnodes={nnodes}", f"--node-rank={node_rank}", "--rdzv-backend=c10d", f"--rdzv-endpoint={rdzv}"]
     else:
         command += ["--standalone"]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
+    env["ZOO_TORCHRUN_LOG"] = str(out / "train.log")
     proc = subprocess.run([*command, "-m", "zoo.engine.worker", str(job_file)], env=env, check=False)
     if proc.returncode != 0:
-        raise ZooError(
-            f"distributed training failed (torchrun exit {proc.returncode}); see {out / 'train.log'} "
-            "and the messages above."
-        )
+        raise _first_failure(out, proc.returncode)
     if node_rank != 0:
         return {"run_dir": str(out), "node_rank": node_rank}
     return json.loads(result_file.read_text("utf-8"))
+
+
+def _first_failure(out: Path, returncode: int) -> ZooError:
+    """The error of the rank that failed first (the others usually fail because it did), with the log's path."""
+    errors = []
+    for path in out.glob(".error-rank*.json"):
+        try:
+            errors.append(json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError):
+            continue
+    log = out / "train.log"
+    if not errors:
+        return ZooError(f"distributed training failed (torchrun exit {returncode}); see {log}")
+    first = min(errors, key=lambda e: e.get("time", 0))
+    message = f"{first.get('message')} (rank {first.get('rank')}; log: {log})"
+    error = UsageError(message) if first.get("exit_code") == 2 else ZooError(message)
+    error.exit_code = int(first.get("exit_code") or 1)
+    return error
 
 
 # Inference ----------------------------------------------------------------------------------------------------

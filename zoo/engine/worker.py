@@ -1,10 +1,29 @@
-"""Entry point of each torchrun process: `python -m zoo.engine.worker JOB_JSON`."""
+"""Entry point of each torchrun process: `python -m zoo.engine.worker JOB_JSON`.
+
+A failing rank writes its one-line error to `.error-rank<N>.json` in the run folder (the launching process shows
+the first one) and its traceback, if any, to train.log; the terminal sees tracebacks only with ZOO_DEBUG=1.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
+import traceback
 from pathlib import Path
+
+
+def report(out: Path, rank: int, message: str, exit_code: int, trace: str | None) -> None:
+    """Record this rank's failure for the launching process (and its traceback in the run's log)."""
+    out.mkdir(parents=True, exist_ok=True)
+    error = {"rank": rank, "message": message, "exit_code": exit_code, "time": time.time()}
+    (out / f".error-rank{rank}.json").write_text(json.dumps(error), encoding="utf-8")
+    if trace:
+        with open(out / "train.log", "a", encoding="utf-8") as log:
+            log.write(f"rank {rank} failed:\n{trace}")
+        if os.environ.get("ZOO_DEBUG", "").strip() not in ("", "0"):
+            sys.stderr.write(trace)
 
 
 def main() -> None:
@@ -16,6 +35,7 @@ def main() -> None:
     from zoo.errors import ZooError
 
     job = json.loads(Path(sys.argv[1]).read_text("utf-8"))
+    out = Path(job["out"])
     dist = Dist.from_env()
     device = job["flags"].get("device") or "auto"
     use_nccl = device in ("auto", "cuda") and torch.cuda.is_available()
@@ -25,13 +45,15 @@ def main() -> None:
     try:
         result = run_job(job, dist)
         if dist.main:
-            out = Path(job["out"]) / ".result.json"
-            out.write_text(json.dumps(result), encoding="utf-8")
+            (out / ".result.json").write_text(json.dumps(result), encoding="utf-8")
         # Every rank leaves together: a rank tearing gloo down while another still works can abort the process.
         tdist.barrier()
     except ZooError as exc:
-        sys.stderr.write(f"Error (rank {dist.rank}): {exc}\n")
+        report(out, dist.rank, str(exc), exc.exit_code, None)
         raise SystemExit(exc.exit_code) from None
+    except Exception as exc:
+        report(out, dist.rank, f"unexpected {type(exc).__name__}: {exc}", 1, traceback.format_exc())
+        raise SystemExit(1) from None
     finally:
         tdist.destroy_process_group()
 

@@ -14,6 +14,8 @@ from zoo.errors import UsageError, ZooError
 from zoo_images.common import image_data, require_dir
 
 FOLDER = "cifar-10-batches-py"
+PIXELS = 3 * 32 * 32
+MAX_FILE = 1 << 30  # a real batch is 31 MB; anything this large is not one
 TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 MEAN, STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
 HINT = f"the folder holding {FOLDER}/ (CIFAR-10's python version), or pass --download"
@@ -37,6 +39,8 @@ class _BatchUnpickler(pickle.Unpickler):
 def _read(path: Path) -> dict[bytes, Any]:
     if not path.is_file():
         raise UsageError(f"CIFAR-10 file missing: {path}. Expected data_batch_1..5, test_batch and batches.meta.")
+    if path.stat().st_size > MAX_FILE:
+        raise UsageError(f"{path} is {path.stat().st_size:,} bytes, far more than a CIFAR-10 batch: refused")
     try:
         data = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
     except Exception as exc:
@@ -47,15 +51,21 @@ def _read(path: Path) -> dict[bytes, Any]:
 
 
 def _images(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """A batch's images and labels, their shapes checked against the format and the file's size before any array is
+    built: a pickle that repeats references could otherwise describe far more data than the file holds."""
     batch = _read(path)
-    try:
-        pixels = np.asarray(batch[b"data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
-        labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    except (KeyError, ValueError) as exc:
-        raise ZooError(f"{path} is not a CIFAR-10 batch: {exc}") from None
-    if len(pixels) != len(labels) or (len(labels) and (labels.min() < 0 or labels.max() > 9)):
-        raise ZooError(f"{path}: {len(pixels)} images but {len(labels)} labels in 0..9")
-    return torch.from_numpy(pixels.copy()), torch.from_numpy(labels)
+    data, labels = batch.get(b"data"), batch.get(b"labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != PIXELS:
+        shape = getattr(data, "shape", None)
+        raise ZooError(f"{path} is not a CIFAR-10 batch: 'data' must be a uint8 N x {PIXELS} array, got {shape}")
+    if data.nbytes > path.stat().st_size:
+        raise ZooError(f"{path} is not a CIFAR-10 batch: its arrays are larger than the file")
+    if not isinstance(labels, (list, np.ndarray)) or len(labels) != len(data):
+        raise ZooError(f"{path}: {len(data)} images but {len(labels) if hasattr(labels, '__len__') else 'no'} labels")
+    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 9 for v in labels):
+        raise ZooError(f"{path}: labels must be integers in 0..9")
+    pixels = data.reshape(-1, 3, 32, 32)
+    return torch.from_numpy(pixels.copy()), torch.from_numpy(np.asarray(labels, dtype=np.int64))
 
 
 def locate(data_dir: Path | None, download: bool) -> Path:

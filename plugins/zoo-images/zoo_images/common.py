@@ -62,13 +62,34 @@ def require_dir(data_dir: Path | None, name: str, hint: str) -> Path:
     return path
 
 
+class ImageTooLarge(UsageError):
+    """An image with more pixels than PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS)."""
+
+
 def read_rgb(path: str | Path, prepare: Callable[[Any], Any]) -> torch.Tensor:
     """An image file as uint8 3 x H x W: any mode (grayscale, CMYK, palette, alpha) converted to RGB, then
-    `prepare` (a PIL image -> PIL image resize/crop); a file that won't decode is a ZooError naming it."""
+    `prepare` (a PIL image -> PIL image resize/crop); a file that won't decode is a ZooError naming it, one with
+    more pixels than PIL's decompression-bomb limit an ImageTooLarge, refused before its pixels are decoded."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                opened = Image.open(path)
+            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+                opened = None
+        if opened is None or opened.width * opened.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
+            size = f" ({opened.width} x {opened.height})" if opened is not None else ""
+            if opened is not None:
+                opened.close()
+            raise ImageTooLarge(
+                f"the image {path}{size} has more than {Image.MAX_IMAGE_PIXELS:,} pixels, PIL's decompression-bomb "
+                "limit: refused. Shrink it, or remove it from the data."
+            )
+        with opened as image:
             image = prepare(image.convert("RGB"))
             data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from zoo.errors import UsageError, ZooError
-from zoo_images.common import channel_stats, image_data, load_image, require_dir
+from zoo_images.common import ImageTooLarge, channel_stats, image_data, load_image, require_dir
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 HINT = "a folder with one sub-folder of images per class (or train/ and val/ folders laid out that way)"
@@ -36,6 +36,8 @@ def _scan(root: Path, classes: list[str], size: int, warnings: list[str]) -> tup
                 continue
             try:
                 images.append(load_image(path, size))
+            except ImageTooLarge:
+                raise
             except ZooError:
                 bad.append(path)
                 continue
