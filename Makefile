@@ -7,7 +7,7 @@ STAMP := $(VENV)/.zoo-setup
 PLUGIN_DIRS := $(sort $(dir $(wildcard plugins/*/pyproject.toml)))
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: setup test lint demo bench clean
+.PHONY: setup test fuzz lint demo bench clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest
 
+# The property-based suite with many more examples (stop it with Ctrl-C; FUZZ_MINUTES bounds it too).
+FUZZ_MINUTES ?= 15
+fuzz: setup
+	ZOO_HYPOTHESIS_PROFILE=fuzz timeout $$(( $(FUZZ_MINUTES) * 60 )) $(PY) -m pytest tests/test_properties.py -p no:randomly -x -q
+
 demo: setup
 	@bash scripts/demo.sh
 
@@ -38,4 +43,4 @@ bench: setup
 	$(PY) bench/asr_throughput.py
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis

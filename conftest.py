@@ -14,6 +14,13 @@ os.environ.update(
     HF_HUB_DISABLE_TELEMETRY="1",
 )
 
+# Hypothesis (tests/test_properties.py): a small run in `make test`, a long one with `make fuzz`.
+from hypothesis import settings  # noqa: E402
+
+settings.register_profile("ci", max_examples=20, deadline=None, database=None, print_blob=True)
+settings.register_profile("fuzz", max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("ZOO_HYPOTHESIS_PROFILE", "ci"))
+
 pytest_plugins = ["zoo_fixtures"]
 
 

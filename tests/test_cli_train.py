@@ -81,7 +81,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(run_zoo, site, zoo_env, tmp
 
 def test_two_cpu_processes_with_ddp(run_zoo, site, tmp_path):
     out = tmp_path / "ddp"
-    proc = run_zoo("train", "tiny_mlp", "--nproc", "2", "--out", str(out), "--json", sites=site)
+    proc = run_zoo("train", "tiny_mlp", "--nproc", "2", "--device", "cpu", "--out", str(out), "--json", sites=site)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["run_dir"] == str(out) and result["metrics"]["accuracy"] > 0.8
@@ -115,6 +115,8 @@ def test_two_nodes_on_one_machine(site, zoo_env, tmp_path):
                 str(rank),
                 "--rdzv-endpoint",
                 endpoint,
+                "--device",
+                "cpu",  # two nodes on one machine: on a GPU box they would share one GPU
                 "--out",
                 str(out),
                 "--quiet",
@@ -194,11 +196,23 @@ def test_progress_bar_on_stderr(run_zoo, site, tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--epochs", "0"], "--epochs must be at least 1"),
-        (["--lr", "-0.1"], "--lr must be positive"),
+        (["--epochs", "0"], "--epochs must be an integer in [1, 1000000], got 0"),
+        (["--lr", "-0.1"], "--lr must be a finite number > 0, got -0.1"),
+        (["--lr", "inf"], "--lr must be a finite number > 0, got inf"),
+        (["--set", "weight_decay=inf"], "weight_decay must be a finite number >= 0, got inf"),
+        (
+            ["--set", "optimizer=sgd", "--set", "nesterov=true", "--set", "momentum=0"],
+            "nesterov=true needs momentum > 0",
+        ),
+        (["--set", "label_smoothing=5"], "label_smoothing must be a finite number in [0, 1], got 5.0"),
+        (["--set", "warmup_epochs=inf"], "warmup_epochs must be a finite number in [0, 1000000], got inf"),
+        (["--seed", str(2**70)], "--seed must be an integer in [0, 4294967295], got 1180591620717411303424"),
         (["--batch-size", "5000", "--set", "drop_last=true"], "no batch would remain"),
-        (["--device", "cuda"], "no CUDA GPU is visible"),
-        (["--nproc", "4096"], "more than the"),
+        # a device this machine lacks: CUDA on a CPU box, Apple's MPS on a CUDA box
+        (["--device", "mps"], "MPS backend is not available")
+        if torch.cuda.is_available()
+        else (["--device", "cuda"], "no CUDA GPU is visible"),
+        (["--nproc", "4096", "--device", "cpu"], "more than the"),
         (["--set", "hiden=64"], "Did you mean 'hidden'?"),
         (["--set", "lr=fast"], "expected float"),
         (["--recipe", "nope"], "unknown recipe 'nope'"),
@@ -221,3 +235,24 @@ def test_model_without_a_recipe(run_zoo, plugin_sites):
 
 def test_eval_of_a_folder_that_is_not_a_run(run_zoo, tmp_path):
     assert_clean_error(run_zoo("eval", str(tmp_path)), 2, "is not a run folder")
+
+
+def test_ddp_ranks_end_equal_and_match_one_process_with_the_same_global_batch(run_zoo, site, tmp_path):
+    """Each rank saves the weights it evaluates (the tiny plugin's test hook), so the check does not rest on the
+    trainer's own digest; two ranks of 8 must train as one process of 16 (no dropout, same data order)."""
+    common = ["--epochs", "1", "--device", "cpu", "--quiet", "--set", "dropout=0"]
+    two, one = tmp_path / "two", tmp_path / "one"
+    args2 = ["--nproc", "2", "--batch-size", "8", "--set", f"dump_weights={tmp_path / 'dump2'}", "--out", str(two)]
+    args1 = ["--batch-size", "16", "--set", f"dump_weights={tmp_path / 'dump1'}", "--out", str(one)]
+    other = ["--batch-size", "8", "--set", f"dump_weights={tmp_path / 'dump8'}", "--out", str(tmp_path / "eight")]
+    for args in (args2, args1, other):
+        proc = run_zoo("train", "tiny_mlp", *common, *args, sites=site)
+        assert proc.returncode == 0, proc.stderr
+    rank0, rank1 = (load_file(tmp_path / "dump2" / f"rank{r}.safetensors") for r in (0, 1))
+    assert rank0.keys() == rank1.keys() and all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    single = load_file(tmp_path / "dump1" / "rank0.safetensors")
+    assert all(torch.allclose(rank0[k], single[k], atol=1e-5, rtol=1e-4) for k in single), "2 ranks != 1 process"
+    smaller = load_file(tmp_path / "dump8" / "rank0.safetensors")  # the comparison is sharp enough to notice
+    assert not all(torch.allclose(smaller[k], single[k], atol=1e-5, rtol=1e-4) for k in single)
+    saved = load_file(two / "model.safetensors")
+    assert all(torch.equal(saved[k], rank0[k]) for k in saved)

@@ -5,6 +5,7 @@ Errors are one line on stderr and an exit code (2: usage, 1: runtime); a traceba
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -555,9 +556,11 @@ def main() -> None:
     except typer.TyperException as exc:  # usage errors: bad flags, missing arguments
         show = getattr(exc, "show", None)
         if show is None:
-            sys.stderr.write(f"Error: {exc}\n")
+            sys.stderr.write(f"Error: {printable(str(exc))}\n")
         else:
-            show()
+            shown = io.StringIO()
+            show(file=shown)  # it repeats what the user typed: no raw control characters to the terminal
+            sys.stderr.write(printable(shown.getvalue()))
         raise SystemExit(getattr(exc, "exit_code", 2)) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -298,7 +298,7 @@ def download(
     if (folder / "config.json").is_file():
         try:
             config = json.loads((folder / "config.json").read_text("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # not a zoo repo: the catalog's converter decides
             config = None
     if target.name is None:
         from zoo.runs import is_zoo_config

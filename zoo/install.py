@@ -19,7 +19,8 @@ def check_requirement(text: str) -> str:
         requirement = Requirement(text)
     except InvalidRequirement:
         requirement = None
-    if requirement is None or requirement.url or requirement.marker or text.startswith("-"):
+    odd = text.startswith("-") or any(c.isspace() or not c.isprintable() for c in text)
+    if requirement is None or requirement.url or requirement.marker or odd:
         raise UsageError(
             f"'{text}' is not a distribution name (letters, digits, '.', '_' and '-', such as zoo-foo, "
             "optionally with a version: zoo-foo>=1.2). For a local checkout use --editable PATH."

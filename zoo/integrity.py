@@ -54,7 +54,7 @@ class VerifiedRecords:
             data = json.loads(self.path.read_text("utf-8"))
         except FileNotFoundError:
             return
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             data = exc
         if not isinstance(data, dict):
             warnings.warn(
@@ -63,7 +63,9 @@ class VerifiedRecords:
             self.dirty = True
             return
         self.data = {k: v for k, v in data.items() if _valid_record(v)}
-        self.dirty = len(self.data) != len(data)
+        if len(self.data) != len(data):
+            warnings.warn(f"{self.path} held {len(data) - len(self.data)} damaged records: rebuilt", ZooWarning, 2)
+            self.dirty = True
 
     @staticmethod
     def _key(path: Path) -> str:

@@ -105,10 +105,9 @@ class LocalHub:
         proc = self._git(repo_id, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}", check=False)
         if proc.returncode == 0:
             return proc.stdout.decode().strip()
-        if (
-            revision == "main"
-            and not self._git(repo_id, "rev-parse", "--verify", "--quiet", "HEAD", check=False).stdout
-        ):
+        if self._ref_file_exists(repo_id, revision):
+            raise self._damaged(repo_id, "rev-parse", f"branch {revision} points to a missing commit".encode())
+        if revision == "main" and not self._ref_file_exists(repo_id, "main"):
             return None
         raise RevisionNotFound(f"{repo_id} has no revision '{revision}' in the local hub {self.root}")
 
@@ -190,6 +189,13 @@ class LocalHub:
                 f"{repo_id}@{branch} changed while zoo was committing (another publish to it landed first): "
                 "nothing was written; retry."
             )
+
+    def _ref_file_exists(self, repo_id: str, branch: str) -> bool:
+        """Whether the branch is recorded at all, even pointing at a commit whose objects are gone."""
+        repo = self.repo_path(repo_id)
+        packed = repo / "packed-refs"
+        in_packed = packed.is_file() and f" refs/heads/{branch}\n" in packed.read_text(errors="replace")
+        return (repo / "refs" / "heads" / branch).is_file() or in_packed
 
     def _has_branch(self, repo_id: str, branch: str) -> bool:
         return (

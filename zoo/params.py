@@ -68,7 +68,7 @@ def _read_cache(path: Path) -> dict[str, int]:
         data = json.loads(path.read_text("utf-8"))
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         data = exc
     if not isinstance(data, dict):
         warnings.warn(f"{path} is damaged or not a file: parameters will be counted again", ZooWarning, 3)

@@ -35,11 +35,34 @@ def is_zoo_config(config: Any) -> bool:
     return isinstance(config, dict) and "zoo_version" in config and isinstance(config.get("model"), str)
 
 
-def _read_json(path: Path, what: str) -> Any:
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's content; one that is unreadable, not UTF-8, not JSON or nested too deeply is a UsageError."""
     try:
         return json.loads(path.read_text("utf-8"))
-    except ValueError as exc:
-        raise UsageError(f"{path} is not valid JSON ({exc}); {what}") from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:120]
+        raise UsageError(f"{path} is not valid JSON ({reason}); {what}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}; {what}") from None
+
+
+def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """A run folder's config.json, checked as evaluation and prediction need it (zoo's, with a model and recipe)."""
+    folder = Path(folder)
+    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
+        raise UsageError(f"{folder} is not a run folder: it needs {CONFIG} and {WEIGHTS}")
+    config = read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes")
+    _check_config(folder, config)
+    if not isinstance(config.get("recipe"), str) or not config["recipe"]:
+        raise UsageError(f"{folder / CONFIG} names no recipe, so zoo cannot tell how to evaluate or predict")
+    return config
+
+
+def _check_config(folder: Path, config: Any) -> None:
+    if not is_zoo_config(config):
+        raise UsageError(f"{folder / CONFIG} is not a zoo run config: it needs 'zoo_version' and 'model'.")
+    if not isinstance(config.get("model_args", {}), dict):
+        raise UsageError(f"{folder / CONFIG}: 'model_args' must be an object")
 
 
 def read_run(folder: str | os.PathLike[str]) -> Run:
@@ -55,12 +78,9 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
             f"the run folder {folder} lacks {', '.join(missing)}: publish needs the weights, "
             "config.json and metrics.json that 'zoo train' writes."
         )
-    config = _read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes")
-    if not is_zoo_config(config):
-        raise UsageError(f"{folder / CONFIG} is not a zoo run config: it needs 'zoo_version' and 'model'.")
-    if not isinstance(config.get("model_args", {}), dict):
-        raise UsageError(f"{folder / CONFIG}: 'model_args' must be an object")
-    metrics = _read_json(folder / METRICS, "it should map metric names to numbers")
+    config = read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes")
+    _check_config(folder, config)
+    metrics = read_json(folder / METRICS, "it should map metric names to numbers")
     if not isinstance(metrics, dict) or not all(
         isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in metrics.values()
     ):

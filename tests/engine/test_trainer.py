@@ -31,7 +31,7 @@ def test_run_folder(tiny, tmp_path):
     assert result["metrics"]["accuracy"] > 0.85  # 3 epochs of real training
     config = json.loads((run / "config.json").read_text())
     assert config | {"model": "tiny_mlp", "recipe": "tiny-fit", "plugin": "tiny", "plugin_version": "1.2.3"} == config
-    assert config["model_args"] == {"features": 64, "hidden": 32, "classes": 10}
+    assert config["model_args"] == {"features": 64, "hidden": 32, "classes": 10, "dropout": 0.1}
     assert config["dataset"]["name"] == "tiny-digits" and config["dataset"]["fingerprint"].startswith("sha256:")
     assert config["labels"] == [str(i) for i in range(10)] and config["seed"] == 0
     history = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -84,12 +84,13 @@ def test_early_stopping(tiny, tmp_path):
 
 
 def test_refusals_before_any_work(tiny, tmp_path):
-    with pytest.raises(UsageError, match="no CUDA GPU"):
-        fit(tmp_path, device="cuda")
+    missing, message = ("mps", "MPS backend") if torch.cuda.is_available() else ("cuda", "no CUDA GPU")
+    with pytest.raises(UsageError, match=message):
+        fit(tmp_path, device=missing)
     with pytest.raises(UsageError, match=r"is larger than the 1400 training samples"):
         fit(tmp_path, batch_size=5000, sets={"drop_last": "true"})
     with pytest.raises(UsageError, match="more than the"):
-        fit(tmp_path, nproc=10_000)
+        fit(tmp_path, nproc=10_000, device="cpu")
     with pytest.raises(UsageError, match="nothing to resume"):
         fit(tmp_path, "empty", resume=True)
     with pytest.raises(UsageError, match="best_metric 'acuracy' is not a metric of recipe 'tiny-fit': accuracy, loss"):

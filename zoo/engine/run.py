@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import UsageError, ZooError
-from zoo.runs import check_out_folder, discard_unfinished
+from zoo.runs import check_out_folder, discard_unfinished, read_config
 
 DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
 
@@ -261,12 +261,7 @@ def load_for_inference(
     registry = get_registry()
     flags = {"device": device}
     if Path(target).is_dir():
-        config_path = Path(target) / "config.json"
-        if not config_path.is_file() or not (Path(target) / "model.safetensors").is_file():
-            raise UsageError(f"{target} is not a run folder: it needs config.json and model.safetensors")
-        config = json.loads(config_path.read_text("utf-8"))
-        if not config.get("recipe"):
-            raise UsageError(f"{config_path} names no recipe, so zoo cannot tell how to evaluate or predict")
+        config = read_config(target)
         mspec, rspec, dspec = resolve(config["model"], config["recipe"], dataset or _dataset_of(config))
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
         model = recipe.inference_model(config.get("model_args", {}))

@@ -4,6 +4,7 @@ import pytest
 import torch
 from zoo_fixtures import write_cifar10
 from zoo_images.cifar10 import load
+from zoo_images.samples import python2_pickle
 
 from zoo.errors import UsageError, ZooError
 
@@ -51,3 +52,33 @@ def test_a_batch_that_runs_code_is_refused(tmp_path):
 def test_download_offline_is_a_clear_error(tmp_path):
     with pytest.raises(ZooError, match="cannot download CIFAR-10"):
         load(tmp_path, download=True)
+
+
+def test_pixels_and_labels_match_torchvisions_reader(tmp_path, monkeypatch):
+    """torchvision's CIFAR10 reads the same files: every pixel of every channel, in order, and every label."""
+    import numpy as np
+    import torchvision
+
+    rng = np.random.default_rng(7)
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        # Random values per pixel and channel: a CHW/HWC or RGB/BGR slip changes almost every value.
+        data = rng.integers(0, 256, (6, 3072), dtype=np.uint8)
+        batch = {b"data": data, b"labels": rng.integers(0, 10, 6).tolist(), b"batch_label": name.encode()}
+        (root / name).write_bytes(python2_pickle(batch))
+    names = [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog", b"frog", b"horse", b"ship", b"truck"]
+    (root / "batches.meta").write_bytes(python2_pickle({b"label_names": names}))
+
+    # torchvision checks the md5 sums of the real files, which these are not; its reading is untouched.
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kwargs: True)
+
+    data = load(tmp_path)
+    for split, tensors in ((True, data.train.tensors), (False, data.val.tensors)):
+        reference = torchvision.datasets.CIFAR10(str(tmp_path), train=split, download=False)
+        x, y = tensors
+        assert torch.equal(x.permute(0, 2, 3, 1), torch.from_numpy(reference.data))  # torchvision keeps HWC
+        assert y.tolist() == list(reference.targets)
+        image, label = reference[3]
+        assert torch.equal(x[3].permute(1, 2, 0), torch.from_numpy(np.asarray(image))) and label == y[3]
+    assert data.info["labels"] == torchvision.datasets.CIFAR10(str(tmp_path), train=True).classes

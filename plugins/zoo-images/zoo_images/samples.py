@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import pickle
+import struct
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -23,6 +26,27 @@ def _image(folder: Path, name: str, colour: int, size: int = 32) -> Path:
     return path
 
 
+class _Python2Pickler(pickle._Pickler):  # the pure-Python pickler: its dispatch table can be extended
+    """Pickles bytes as Python 2 wrote its `str` (SHORT_BINSTRING/BINSTRING), as in the real CIFAR-10 files:
+    read with encoding="bytes" (zoo) they are bytes, with encoding="latin1" (torchvision) they are str."""
+
+    def save_bytes(self, obj: bytes) -> None:
+        if len(obj) < 256:
+            self.write(pickle.SHORT_BINSTRING + bytes([len(obj)]) + obj)
+        else:
+            self.write(pickle.BINSTRING + struct.pack("<i", len(obj)) + obj)
+        self.memoize(obj)
+
+    dispatch: ClassVar[dict] = {**pickle._Pickler.dispatch, bytes: save_bytes}
+
+
+def python2_pickle(obj: Any) -> bytes:
+    """`obj` pickled at protocol 2 as Python 2 would (CIFAR-10's batches were written so)."""
+    out = io.BytesIO()
+    _Python2Pickler(out, protocol=2).dump(obj)
+    return out.getvalue()
+
+
 def write_cifar10(folder: Path, per_batch: int = 20, seed: int = 0) -> Path:
     """CIFAR-10's python layout under folder/cifar-10-batches-py: pickled dicts with bytes keys, protocol 2.
     Each class gets its own mean colour, so a model can learn something in a few steps."""
@@ -38,8 +62,8 @@ def write_cifar10(folder: Path, per_batch: int = 20, seed: int = 0) -> Path:
             b"data": data,
             b"filenames": [f"{name}_{i}.png".encode() for i in range(per_batch)],
         }
-        (root / name).write_bytes(pickle.dumps(batch, protocol=2))
-    (root / "batches.meta").write_bytes(pickle.dumps({b"label_names": CLASSES, b"num_vis": 3072}, protocol=2))
+        (root / name).write_bytes(python2_pickle(batch))
+    (root / "batches.meta").write_bytes(python2_pickle({b"label_names": CLASSES, b"num_vis": 3072}))
     return root
 
 

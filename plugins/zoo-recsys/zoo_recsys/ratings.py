@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _number(text: str, path: Path, line: int, what: str) -> float:
     try:
         return float(text)
     except ValueError:
-        raise UsageError(f"{path}:{line}: {what} '{text}' is not a number") from None
+        raise UsageError(f"{path}:{line}: {what} '{text:.40}' is not a number") from None
 
 
 def _rows(path: Path, sep: str, encoding: str) -> list[tuple[int, list[str]]]:
@@ -42,7 +43,10 @@ def _rows(path: Path, sep: str, encoding: str) -> list[tuple[int, list[str]]]:
     if sep == "::":
         return [(i, line.split("::")) for i, line in enumerate(text.splitlines(), 1) if line.strip()]
     reader = csv.reader(io.StringIO(text), delimiter=sep)
-    return [(i, row) for i, row in enumerate(reader, 1) if row and any(c.strip() for c in row)]
+    try:
+        return [(i, row) for i, row in enumerate(reader, 1) if row and any(c.strip() for c in row)]
+    except csv.Error as exc:  # a field over csv's size limit, a NUL byte, an unclosed quote
+        raise UsageError(f"{path}:{reader.line_num}: not a readable CSV/TSV line ({exc})") from None
 
 
 def read_table(
@@ -77,7 +81,7 @@ def read_table(
     low, high = rating_range
     for line, row in rows:
         if len(row) < width:
-            raise UsageError(f"{path}:{line}: expected at least {width} fields, got {len(row)}: {sep.join(row)!r}")
+            raise UsageError(f"{path}:{line}: expected at least {width} fields, got {len(row)}: {sep.join(row)!r:.80}")
         rating = _number(row[positions["rating"]].strip(), path, line, "rating")
         if not low <= rating <= high:
             raise UsageError(
@@ -88,7 +92,10 @@ def read_table(
         out.items.append(row[positions["item"]].strip())
         out.ratings.append(rating)
         if "timestamp" in positions:
-            out.timestamps.append(int(_number(row[positions["timestamp"]].strip(), path, line, "timestamp")))
+            stamp = _number(row[positions["timestamp"]].strip(), path, line, "timestamp")
+            if not math.isfinite(stamp):
+                raise UsageError(f"{path}:{line}: timestamp '{row[positions['timestamp']].strip()}' is not a time")
+            out.timestamps.append(int(stamp))
     return _dedupe(out)
 
 

@@ -144,7 +144,9 @@ def test_bf16_autocast_and_gradient_accumulation(run_zoo, speech, tmp_path):
 
 def test_two_processes_with_layer_drop(run_zoo, speech, tmp_path):
     out = tmp_path / "ddp"
-    proc = run_zoo("train", *TINY, "--data-dir", str(speech), "--epochs", "2", "--nproc", "2", "--out", str(out))
+    proc = run_zoo(
+        "train", *TINY, "--data-dir", str(speech), "--epochs", "2", "--nproc", "2", "--device", "cpu", "--out", str(out)
+    )
     assert proc.returncode == 0, proc.stderr
     assert "weights identical on all 2 ranks" in (out / "train.log").read_text()
 

@@ -81,8 +81,8 @@ def _json(folder: Path, name: str) -> dict[str, Any]:
         raise ZooError(f"{folder} has no {name}: transformers wav2vec2 weights come with one")
     try:
         return json.loads(path.read_text("utf-8"))
-    except ValueError as exc:
-        raise ZooError(f"{path} is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ZooError(f"{path} is not valid JSON: {' '.join(str(exc).split())[:120]}") from None
 
 
 def convert(folder: Path, state_dict: dict[str, Any], spec: Any = None) -> ConvertedWeights:
