@@ -18,7 +18,9 @@ os.environ.update(
 from hypothesis import settings  # noqa: E402
 
 settings.register_profile("ci", max_examples=20, deadline=None, database=None, print_blob=True)
-settings.register_profile("fuzz", max_examples=2000, deadline=None, print_blob=True)
+settings.register_profile(
+    "fuzz", max_examples=int(os.environ.get("ZOO_FUZZ_EXAMPLES", "300")), deadline=None, print_blob=True
+)
 settings.load_profile(os.environ.get("ZOO_HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["zoo_fixtures"]

@@ -194,8 +194,13 @@ def test_listing_commands_do_not_import_torch(zoo_env, tmp_path, command):
         assert proc.stderr.endswith("TORCH=False"), proc.stderr
 
 
-def test_shell_completion(run_zoo):
-    script = run_zoo("--show-completion", "bash")
-    assert script.returncode == 0 and "_ZOO_COMPLETE" in script.stdout
+def test_shell_completion(run_zoo, zoo_env):
+    from zoo_fixtures import ZOO
+
+    # --show-completion detects the shell among zoo's parent processes: give it one, whatever runs the tests.
+    script = subprocess.run(
+        ["bash", "-c", '"$0" --show-completion; exit $?', str(ZOO)], env=zoo_env, capture_output=True, text=True
+    )
+    assert script.returncode == 0 and "_ZOO_COMPLETE" in script.stdout, script.stderr
     proc = run_zoo(env={"_ZOO_COMPLETE": "complete_bash", "COMP_WORDS": "zoo info resnet1", "COMP_CWORD": "2"})
     assert {"resnet18", "resnet101", "resnet152"} <= set(proc.stdout.split())

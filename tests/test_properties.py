@@ -353,3 +353,67 @@ def test_the_undamaged_inputs_work(cli, run_folder, tmp_path):
     assert (r := cli("train", "mf", "--dataset", "ratings-csv", "--data-dir", str(ratings), *train))[0] == 0, r[1]
     (ratings.parent / "u.data").write_text("".join(f"{u}\t{i}\t{r}\t0\n" for u, i, r in rows))
     assert (r := cli("train", "mf", "--dataset", "movielens", "--data-dir", str(ratings.parent), *train))[0] == 0, r[1]
+
+
+# The public API ------------------------------------------------------------------------------------------------
+
+PY_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.lists(st.integers(), max_size=3)
+)
+
+
+@FAST
+@given(sets=st.dictionaries(st.sampled_from(sorted(ENGINE_FIELDS) + list(TINY_OPTIONS)), PY_VALUES, max_size=6))
+def test_build_config_returns_valid_settings_or_a_usage_error(sets):
+    import math
+
+    from zoo.engine.config import ENGINE_LIMITS, build_config
+    from zoo.errors import UsageError
+    from zoo.limits import check
+
+    defaults = {"epochs": 2, "lr": 0.1, "hidden": 8, "label_smoothing": 0.0}
+    limits = {"hidden": "[1, 4096]", "label_smoothing": "[0, 1]"}
+    try:
+        config = build_config(defaults, {}, sets, limits)
+    except UsageError as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    for name, limit in ENGINE_LIMITS.items():
+        check(name, getattr(config, name), limit)  # raises if a value slipped through
+    assert math.isfinite(config.lr) and 0 <= config.options["label_smoothing"] <= 1
+
+
+@FAST
+@given(text=st.text(max_size=300))
+@example(text='[weights."a.b"]\nmodel = "a"\nsource = "o/r"\nrevision = "main"\n')
+@example(text='[weights."a.b\\n"]\nmodel = "a"\nsource = "o/r"\nrevision = "main"\n')
+@example(text='[weights."a.b"]\nmodel = "a"\nsource = "o/r\\n"\nrevision = "main"\n')
+def test_catalog_text_parses_or_is_a_catalog_error(text):
+    from zoo.catalog import parse_catalog
+    from zoo.errors import CatalogError
+
+    try:
+        entries = parse_catalog(text, "fuzz.toml")
+    except CatalogError as exc:
+        assert str(exc).startswith("fuzz.toml")
+        return
+    for entry in entries:
+        assert "\n" not in entry.name + entry.source + entry.model
+
+
+@FAST
+@given(text=st.text(max_size=60))
+@example(text="org/name\n")
+@example(text="-d")
+def test_validators_accept_only_whole_clean_names(text):
+    from zoo.errors import ZooError
+    from zoo.paths import check_branch, check_repo_id, check_repo_path
+
+    for validate in (check_repo_id, check_repo_path, check_branch):
+        try:
+            validate(text)
+        except ZooError:
+            continue
+        assert not CONTROL.search(text) and "\n" not in text
+        # a file in a repo may be named "-d" (it never reaches a command line); ids and branches may not
+        assert validate is check_repo_path or not text.startswith("-")

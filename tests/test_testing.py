@@ -28,6 +28,8 @@ def test_each_violation_is_named_with_its_plugin_and_a_fix(run_zoo, bad):
     for where, message in expected.items():
         [line] = [f for f in failures if f.startswith(f"FAIL {where}:")]
         assert message in line, line
+    [specs] = [f for f in failures if f.startswith("FAIL specs [badcontract]:")]
+    assert "recipe nan-fit: no limits for its numeric options width" in specs and "limits=" in specs
     assert len(failures) == len(expected)
     assert all(" Fix: " in line for line in failures)
     assert re.search(r"badcontract: \d+ checks passed, 8 failed", proc.stdout)

@@ -39,11 +39,16 @@ class Interval:
 
     def describe(self, integer: bool) -> str:
         kind = "an integer" if integer else "a finite number"
-        low = f"{self.low:g}" if not integer else str(int(self.low))
+        low = _number(self.low)
         if math.isinf(self.high):
             return f"{kind} {'>=' if self.low_closed else '>'} {low}"
-        high = f"{self.high:g}" if not integer else str(int(self.high))
+        high = _number(self.high)
         return f"{kind} in {'[' if self.low_closed else '('}{low}, {high}{']' if self.high_closed else ')'}"
+
+
+def _number(value: float) -> str:
+    """1000000.0 -> '1000000', 0.5 -> '0.5', -inf -> '-inf'."""
+    return str(int(value)) if math.isfinite(value) and value.is_integer() else f"{value:g}"
 
 
 def check(name: str, value: Any, limit: Limit) -> None:

@@ -174,8 +174,28 @@ def _specs(registry: Any, info: Any) -> None:
             problems.append((f"recipe {spec.name}: its dataset's task differs from its model's", ""))
         if not spec.metrics:
             problems.append((f"recipe {spec.name} declares no metrics", "list them: RecipeSpec(metrics=(...))"))
+        unbounded = _unbounded_options(spec)
+        if unbounded:
+            problems.append(
+                (
+                    f"recipe {spec.name}: no limits for its numeric options {', '.join(unbounded)}",
+                    "declare each option's range: RecipeSpec(limits={'name': '[0, 1)'})",
+                )
+            )
     if problems:
         raise _Failed("; ".join(p for p, _ in problems), "; ".join(dict.fromkeys(f for _, f in problems if f)))
+
+
+def _unbounded_options(spec: Any) -> list[str]:
+    """The recipe's own numeric options (not the engine's, which zoo bounds itself) that declare no range."""
+    from zoo.engine.config import ENGINE_FIELDS
+
+    options = {**spec.cpu_defaults, **spec.gpu_defaults}
+    return sorted(
+        k
+        for k, v in options.items()
+        if k not in ENGINE_FIELDS and isinstance(v, (int, float)) and not isinstance(v, bool) and k not in spec.limits
+    )
 
 
 def _dataset(spec: Any, work: Path) -> None:
