@@ -26,9 +26,9 @@ lint: setup
 test: setup lint
 	$(PY) -m pytest
 
-# The property-based suite with 15x the examples of `make test` (ZOO_FUZZ_EXAMPLES=N sets the count per property).
+# The property-based suite with 15x the examples of `make test` (FUZZ_EXAMPLES=N sets the count per property).
 fuzz: setup
-	ZOO_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_properties.py -q --hypothesis-show-statistics
+	$(PY) -m pytest tests/test_properties.py -q --hypothesis-profile=fuzz --hypothesis-show-statistics
 
 demo: setup
 	@bash scripts/demo.sh

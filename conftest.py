@@ -14,14 +14,14 @@ os.environ.update(
     HF_HUB_DISABLE_TELEMETRY="1",
 )
 
-# Hypothesis (tests/test_properties.py): a small run in `make test`, a long one with `make fuzz`.
+# Hypothesis (tests/test_properties.py): a small run in `make test`; `make fuzz` passes --hypothesis-profile=fuzz.
 from hypothesis import settings  # noqa: E402
 
 settings.register_profile("ci", max_examples=20, deadline=None, database=None, print_blob=True)
 settings.register_profile(
-    "fuzz", max_examples=int(os.environ.get("ZOO_FUZZ_EXAMPLES", "300")), deadline=None, print_blob=True
+    "fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")), deadline=None, print_blob=True
 )
-settings.load_profile(os.environ.get("ZOO_HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile("ci")
 
 pytest_plugins = ["zoo_fixtures"]
 

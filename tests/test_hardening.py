@@ -399,13 +399,21 @@ def test_a_damaged_local_hub_repo_is_a_one_line_error(run_zoo, local_repo, damag
 
 def test_leftovers_of_killed_pulls_and_publishes_are_cleaned(run_zoo, cnn_run, local_repo, tmp_path, zoo_env):
     dead = _dead_pid()
-    pull = run_zoo("pull", "me/cnn", "--hub", str(local_repo), "--json")
+    cache = tmp_path / "cache"
+    pull = run_zoo("pull", "me/cnn", "--hub", str(local_repo), "--json", env={"ZOO_CACHE_DIR": str(cache)})
     folder = Path(json.loads(pull.stdout)["path"])
-    leftover = folder / f".zoo-tmp-{dead}-abc"
-    leftover.write_bytes(b"half a file")
+    leftovers = [folder / f".zoo-tmp-{dead}-abc", cache / f".zoo-tmp-{dead}-verified"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"half a file")
     (folder / "model.safetensors").unlink()
-    assert run_zoo("pull", "me/cnn", "--hub", str(local_repo)).returncode == 0
-    assert not leftover.exists() and (folder / "model.safetensors").is_file()
+    assert run_zoo("pull", "me/cnn", "--hub", str(local_repo), env={"ZOO_CACHE_DIR": str(cache)}).returncode == 0
+    assert not any(p.exists() for p in leftovers) and (folder / "model.safetensors").is_file()
+    alive = folder / f".zoo-tmp-{os.getpid()}-mine"  # a live process's temporary file is left alone
+    alive.write_bytes(b"being written")
+    (folder / "model.safetensors").unlink()
+    assert run_zoo("pull", "me/cnn", "--hub", str(local_repo), env={"ZOO_CACHE_DIR": str(cache)}).returncode == 0
+    assert alive.exists()
+    alive.unlink()
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     stale = tmp / f".zoo-tmp-{dead}-publish"

@@ -5,7 +5,8 @@ cheap) and the public API with generated settings, names and damaged files. Ever
 0, 1 or 2, no traceback, no "unexpected", raw control characters in nothing printed, nothing changed outside the
 example's own folder, and no temporary file left behind.
 
-`make fuzz` runs the same properties with the `fuzz` profile (many more examples; see tests/conftest_hypothesis).
+`make fuzz` runs the same properties with the `fuzz` profile: 15 times the examples (the profiles are in the root
+conftest.py). Properties whose examples train a model take a share of the profile's count (`few`).
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     bits (a new file gets the umask's); when it fails, the temporary file is removed and `path` is untouched."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale(target.parent)
     mode = target.stat().st_mode & 0o7777 if target.is_file() else _default_mode()
     fd, tmp = tempfile.mkstemp(prefix=temp_name(), dir=target.parent)
     os.close(fd)

@@ -265,7 +265,6 @@ def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, st
     for path in chosen:
         dest = folder / path
         if not dest.is_file():
-            clean_stale(dest.parent)
             with replacing(dest) as tmp:
                 hub.read_blob(target.repo_id, tree[path].oid, tmp)
     expected = {p: target.pins.get(p) or f"git-sha1:{tree[p].oid}" for p in chosen}
