@@ -83,7 +83,8 @@ class CLI:
             get_registry.cache_clear()
         text = stdout.getvalue() + stderr.getvalue()
         assert code in (0, 1, 2), (code, text)
-        assert "Traceback" not in text and "unexpected" not in text, text
+        # zoo's marker for its own bugs ("Error: unexpected KeyError: ... report it"), not the word in a message
+        assert "Traceback" not in text and "Error: unexpected" not in text and "report it" not in text, text
         assert not CONTROL.search(text), repr(text)
         after = snapshot(self.root, out)
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and "example-" not in k)
@@ -211,7 +212,7 @@ MUTATIONS = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0, 1)),
     st.tuples(st.just("flip"), st.lists(st.tuples(st.floats(0, 1), st.integers(0, 255)), min_size=1, max_size=8)),
     st.tuples(st.just("empty"), st.none()),
-    st.tuples(st.just("random"), st.binary(max_size=2000)),
+    st.tuples(st.just("random"), st.binary(max_size=2000)),  # b"\xc2": "unexpected end of data", a UsageError
     st.tuples(st.just("utf16"), st.none()),
     st.tuples(st.just("prepend"), st.binary(min_size=1, max_size=50)),
     st.tuples(st.just("nested-json"), st.integers(1, 200_000)),
@@ -323,7 +324,7 @@ def test_damaged_ratings(cli, mutation, fmt, tmp_path):
     cli("train", "mf", "--dataset", dataset, "--data-dir", str(target), "--epochs", "1", "--quiet", "--out", "{out}")
 
 
-@FAST
+@few(30)  # each example counts parameters afresh, in a child process
 @given(which=st.sampled_from(["verified.json", "params.json"]), mutation=MUTATIONS)
 def test_damaged_caches_never_block(cli, which, mutation, tmp_path):
     cache = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "cache"
