@@ -241,7 +241,8 @@ def test_two_concurrent_publishes_one_lands_or_both_do(run_zoo, cnn_run, tmp_pat
 
 def test_names_with_a_trailing_newline_are_refused(run_zoo, cnn_run, tmp_path):
     hub = tmp_path / "hub"
-    assert_clean_error(run_zoo("publish", str(cnn_run), "me/cnn\n", "--hub", str(hub)), 2, "is not a Hub repo id")
+    proc = run_zoo("publish", str(cnn_run), "me/cnn\n", "--hub", str(hub))
+    assert_clean_error(proc, 2, "'me/cnn\\n' is not a Hub repo id")
     assert not hub.exists()
     assert_clean_error(run_zoo("pull", "me/cnn\n", "--hub", str(hub)), 2, "is not a Hub repo id")
     assert_clean_error(run_zoo("plugin", "new", "foo\n", "--dir", str(tmp_path)), 2)

@@ -15,7 +15,7 @@ CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 def check_repo_id(repo_id: str) -> str:
     """An `org/name` Hub repo id, or a UsageError saying what one looks like."""
     if not isinstance(repo_id, str) or not REPO_ID_RE.fullmatch(repo_id) or ".." in repo_id:
-        raise UsageError(f"'{repo_id}' is not a Hub repo id: write it as 'org/name', e.g. 'timm/resnet18.tv_in1k'.")
+        raise UsageError(f"{repo_id!r} is not a Hub repo id: write it as 'org/name', e.g. 'timm/resnet18.tv_in1k'.")
     return repo_id
 
 
