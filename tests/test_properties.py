@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+import zoo
 from zoo.api import get_registry
 from zoo.engine.config import ENGINE_FIELDS
 
@@ -308,20 +309,62 @@ def test_damaged_cifar10(cli, batch, mutation, tmp_path):
 
 
 @few(40)
-@given(mutation=MUTATIONS, fmt=st.sampled_from(["ratings.csv", "u.data"]))
+@given(mutation=MUTATIONS, fmt=st.sampled_from(["ratings.csv", "u.data", "ratings.dat"]))
 def test_damaged_ratings(cli, mutation, fmt, tmp_path):
     folder = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-"))
     rows = [(u, i, (u * i) % 5 + 1) for u in range(1, 9) for i in range(1, 9)]
+    dataset = "movielens"
     if fmt == "ratings.csv":
         text = "user,item,rating,timestamp\n" + "".join(f"{u},{i},{r},0\n" for u, i, r in rows)
         dataset = "ratings-csv"
-    else:
+    elif fmt == "u.data":  # MovieLens-100K
         text = "".join(f"{u}\t{i}\t{r}\t0\n" for u, i, r in rows)
-        dataset = "movielens"
+    else:  # MovieLens-1M
+        text = "".join(f"{u}::{i}::{r}::0\n" for u, i, r in rows)
     (folder / fmt).write_text(text)
     mutate(folder / fmt, mutation)
     target = folder / fmt if dataset == "ratings-csv" else folder
     cli("train", "mf", "--dataset", dataset, "--data-dir", str(target), "--epochs", "1", "--quiet", "--out", "{out}")
+
+
+SPEECH = ("--set", "pretrained=false", "--batch-size", "4", "--epochs", "1", "--quiet", "--out", "{out}")
+
+
+@few(30)
+@given(
+    layout=st.sampled_from(["speech-manifest", "librispeech"]),
+    part=st.sampled_from(["manifest", "audio"]),
+    mutation=MUTATIONS,
+)
+def test_damaged_speech_datasets(cli, layout, part, mutation, tmp_path):
+    from zoo_wav2vec.samples import librispeech, speech_manifest
+
+    folder = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-"))
+    (speech_manifest if layout == "speech-manifest" else librispeech)(folder)
+    pattern = {"manifest": "*.t*", "audio": "*.[wf][al][va]*"}[part]  # train.tsv / *.trans.txt; *.wav / *.flac
+    victim = sorted(p for p in folder.rglob(pattern) if p.name != "input.wav")[0]
+    mutate(victim, mutation)
+    cli("train", "wav2vec2_tiny", "--dataset", layout, "--data-dir", str(folder), *SPEECH)
+
+
+@pytest.fixture
+def speech_run(tmp_path):
+    from zoo_wav2vec.samples import speech_manifest
+
+    speech_manifest(tmp_path / "speech")
+    out = tmp_path / "speech-run"
+    zoo.train("wav2vec2_tiny", dataset="speech-manifest", data_dir=str(tmp_path / "speech"), epochs=1,
+              batch_size=4, sets={"pretrained": "false"}, out=out, quiet=True)  # fmt: skip
+    return out
+
+
+@few(40)
+@given(mutation=MUTATIONS)
+def test_damaged_audio_to_transcribe(cli, speech_run, mutation, tmp_path):
+    audio = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "x.wav"
+    shutil.copy(tmp_path / "speech" / "input.wav", audio)
+    mutate(audio, mutation)
+    cli("predict", str(speech_run), str(audio))
 
 
 @few(30)  # each example counts parameters afresh, in a child process
@@ -335,7 +378,7 @@ def test_damaged_caches_never_block(cli, which, mutation, tmp_path):
     assert code == 0 and "tiny_mlp" in text, text
 
 
-def test_the_undamaged_inputs_work(cli, run_folder, tmp_path):
+def test_the_undamaged_inputs_work(cli, run_folder, speech_run, tmp_path):
     """The properties above damage these inputs: undamaged, each command succeeds, so no property is vacuous."""
     from PIL import Image
     from zoo_images.samples import write_cifar10
@@ -355,6 +398,18 @@ def test_the_undamaged_inputs_work(cli, run_folder, tmp_path):
     assert (r := cli("train", "mf", "--dataset", "ratings-csv", "--data-dir", str(ratings), *train))[0] == 0, r[1]
     (ratings.parent / "u.data").write_text("".join(f"{u}\t{i}\t{r}\t0\n" for u, i, r in rows))
     assert (r := cli("train", "mf", "--dataset", "movielens", "--data-dir", str(ratings.parent), *train))[0] == 0, r[1]
+    (ratings.parent / "u.data").unlink()
+    (ratings.parent / "ratings.dat").write_text("".join(f"{u}::{i}::{r}::0\n" for u, i, r in rows))
+    assert (r := cli("train", "mf", "--dataset", "movielens", "--data-dir", str(ratings.parent), *train))[0] == 0, r[1]
+    assert (r := cli("predict", str(speech_run), str(tmp_path / "speech" / "input.wav")))[0] == 0, r[1]
+    from zoo_wav2vec.samples import librispeech, speech_manifest
+
+    for layout, write in (("speech-manifest", speech_manifest), ("librispeech", librispeech)):
+        speech = tmp_path / f"example-{layout}"
+        write(speech)
+        assert (r := cli("train", "wav2vec2_tiny", "--dataset", layout, "--data-dir", str(speech), *SPEECH))[0] == 0, r[
+            1
+        ]
 
 
 # The public API ------------------------------------------------------------------------------------------------
