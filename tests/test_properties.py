@@ -421,6 +421,7 @@ PY_VALUES = st.one_of(
 
 @FAST
 @given(sets=st.dictionaries(st.sampled_from(sorted(ENGINE_FIELDS) + list(TINY_OPTIONS)), PY_VALUES, max_size=6))
+@example(sets={"batch_size": "\n"})  # found by make fuzz: the value's newline reached the message
 def test_build_config_returns_valid_settings_or_a_usage_error(sets):
     import math
 

@@ -126,7 +126,8 @@ def _parse(key: str, text: Any, expected: type) -> Any:
         if expected is float:
             return float(text)
     except ValueError:
-        raise UsageError(f"--set {key}={text[:60]}: expected {expected.__name__}") from None
+        shown = text[:60].encode("unicode_escape").decode("ascii")  # one line, whatever the value holds
+        raise UsageError(f"--set {key}={shown}: expected {expected.__name__}") from None
     return text
 
 
