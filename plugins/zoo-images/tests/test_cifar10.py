@@ -82,3 +82,10 @@ def test_pixels_and_labels_match_torchvisions_reader(tmp_path, monkeypatch):
         image, label = reference[3]
         assert torch.equal(x[3].permute(1, 2, 0), torch.from_numpy(np.asarray(image))) and label == y[3]
     assert data.info["labels"] == torchvision.datasets.CIFAR10(str(tmp_path), train=True).classes
+
+
+def test_label_names_that_are_not_text_are_a_clear_error(tmp_path):
+    root = write_cifar10(tmp_path, per_batch=2)
+    (root / "batches.meta").write_bytes(python2_pickle({b"label_names": [b"\x80bad"] * 10}))
+    with pytest.raises(ZooError, match=r"batches.meta is corrupt: its label names are not text"):
+        load(tmp_path)

@@ -94,7 +94,12 @@ def load(data_dir: Path | None = None, download: bool = False, size: int = 32, *
     """CIFAR-10: 50,000 training and 10,000 test images (fewer in a hand-made mini copy), at `size`."""
     folder = locate(data_dir, download)
     meta = _read(folder / "batches.meta")
-    names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get(b"label_names", [])]
+    try:
+        names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get(b"label_names", [])]
+    except (UnicodeDecodeError, TypeError):
+        raise ZooError(
+            f"{folder / 'batches.meta'} is corrupt: its label names are not text. Download it again."
+        ) from None
     if len(names) != 10:
         raise ZooError(f"{folder / 'batches.meta'} should name 10 classes, got {names}")
     parts = [_images(folder / name) for name in TRAIN]
