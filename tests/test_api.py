@@ -55,3 +55,21 @@ def test_model_info_fields(isolated_registry):
     plugins = {p["name"]: p for p in zoo.list_plugins()}
     assert plugins["recsys"]["models"] == ["mf", "ncf"]
     assert plugins["recsys"]["status"] == "ok"
+
+
+def test_a_zoo_error_raised_in_a_dataloader_worker_keeps_its_one_line_message():
+    import pytest
+    from torch.utils.data import DataLoader, Dataset
+
+    from zoo.errors import UsageError
+
+    class Broken(Dataset):
+        def __len__(self) -> int:
+            return 2
+
+        def __getitem__(self, index: int):
+            raise UsageError("cannot read the audio file x.flac: lost sync")
+
+    with pytest.raises(UsageError) as caught:
+        next(iter(DataLoader(Broken(), num_workers=1)))
+    assert str(caught.value) == "cannot read the audio file x.flac: lost sync" and caught.value.exit_code == 2

@@ -11,6 +11,16 @@ class ZooError(Exception):
 
     exit_code = 1
 
+    def __init__(self, *args: object) -> None:
+        # Raised in a DataLoader worker, torch re-raises it in the main process as type(exc)(text) where the
+        # text holds the worker's whole traceback; the user's message is what follows the class name at its end.
+        if len(args) == 1 and isinstance(args[0], str) and "\nOriginal Traceback" in args[0]:
+            name = f"{type(self).__module__}.{type(self).__qualname__}: "
+            start = args[0].rfind(name)
+            if start >= 0:
+                args = (args[0][start + len(name) :].strip(),)
+        super().__init__(*args)
+
 
 class UsageError(ZooError):
     """The user asked for something that cannot be: bad name, flag or file; exit code 2."""

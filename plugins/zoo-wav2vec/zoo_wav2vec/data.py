@@ -77,16 +77,28 @@ LIBRISPEECH_HINT = (
 )
 
 
+def _is_file(path: Path) -> bool:
+    """Path.is_file, False also for a name no file can have (a NUL byte, a name too long) from a damaged file."""
+    try:
+        return path.is_file()
+    except (ValueError, OSError):
+        return False
+
+
 def read_librispeech(split: Path) -> list[Utterance]:
     """Every utterance of a split: each chapter's *.trans.txt lines `<utt-id> TRANSCRIPT`, audio `<utt-id>.flac`."""
     out = []
-    for transcript in sorted(split.rglob("*.trans.txt")):
-        for n, line in enumerate(transcript.read_text("utf-8").splitlines(), 1):
+    for transcript in sorted(p for p in split.rglob("*.trans.txt") if p.is_file()):
+        try:
+            lines = transcript.read_text("utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the transcript {transcript}: {exc}") from None
+        for n, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             utt, _, text = line.strip().partition(" ")
             path = transcript.parent / f"{utt}.flac"
-            if not path.is_file():
+            if not _is_file(path):
                 raise ZooError(f"{transcript}:{n}: names {utt}, but {path.name} is not in {transcript.parent}")
             out.append(_utterance(path, text))
     if not out:
@@ -128,19 +140,23 @@ VAL_NAMES = ("dev.tsv", "valid.tsv", "val.tsv", "test.tsv")
 
 def read_manifest(path: Path) -> list[Utterance]:
     """`path<TAB>transcript` per line; an optional header line `path<TAB>transcript` (or text/sentence)."""
+    try:
+        with path.open(encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:  # not UTF-8, a folder, a field over csv's limit
+        raise UsageError(f"cannot read the manifest {path}: {exc}") from None
     out = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        for n, row in enumerate(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE), 1):
-            if not row or not "".join(row).strip():
-                continue
-            if n == 1 and row[0].strip().lower() in ("path", "file", "audio"):
-                continue
-            if len(row) != 2:
-                raise UsageError(f"{path}:{n}: expected `path<TAB>transcript`, got {len(row)} field(s)")
-            audio_path = (path.parent / row[0].strip()).resolve()
-            if not audio_path.is_file():
-                raise UsageError(f"{path}:{n}: no audio file {row[0].strip()} (paths are relative to {path.parent})")
-            out.append(_utterance(audio_path, row[1]))
+    for n, row in enumerate(rows, 1):
+        if not row or not "".join(row).strip():
+            continue
+        if n == 1 and row[0].strip().lower() in ("path", "file", "audio"):
+            continue
+        if len(row) != 2:
+            raise UsageError(f"{path}:{n}: expected `path<TAB>transcript`, got {len(row)} field(s)")
+        audio_path = path.parent / row[0].strip()
+        if not _is_file(audio_path):
+            raise UsageError(f"{path}:{n}: no audio file {row[0].strip()} (paths are relative to {path.parent})")
+        out.append(_utterance(audio_path.resolve(), row[1]))
     if not out:
         raise UsageError(f"{path} lists no utterances: expected {MANIFEST_HINT}")
     return out
