@@ -457,3 +457,14 @@ def test_debug_shows_the_workers_tracebacks(run_zoo, tmp_path):
     args = ["--nproc", "2", "--device", "cpu", "--epochs", "1", "--out", str(tmp_path / "d")]
     proc = run_zoo("--debug", "train", "cnn", "--dataset", "cifar10", "--data-dir", str(tmp_path / "cifar"), *args)
     assert proc.returncode == 1 and "Traceback" in proc.stderr
+
+
+def test_a_config_whose_model_args_do_not_build_is_a_usage_error(run_zoo, cnn_run, tmp_path):
+    from PIL import Image
+
+    config = json.loads((cnn_run / "config.json").read_text())
+    config["model_args"] = {"num_c asses": 10}  # as make fuzz once flipped a byte
+    (cnn_run / "config.json").write_text(json.dumps(config))
+    Image.new("RGB", (32, 32)).save(tmp_path / "x.png")
+    proc = run_zoo("predict", str(cnn_run), str(tmp_path / "x.png"))
+    assert_clean_error(proc, 2, "config.json: its model_args do not build cnn", "num_c asses")

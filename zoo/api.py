@@ -156,6 +156,9 @@ def load_pretrained(
         state_dict = converted.state_dict
     if "preprocessing" not in config and pulled.name is not None:  # bound to the catalog's weights
         config["preprocessing"] = dict(registry.weights_entry(pulled.name).preprocessing)
-    model = spec.build(**{**config.get("model_args", {}), **kwargs})
+    try:
+        model = spec.build(**{**config.get("model_args", {}), **kwargs})
+    except (TypeError, ValueError) as exc:  # arguments from the repo's config.json, or the caller's
+        raise UsageError(f"{pulled.repo_id}: its model_args do not build {spec.name} ({exc})") from None
     load_into(model, state_dict, f"{spec.qualified_name} ({pulled.repo_id})")
     return model, {"model": spec.name, **config}

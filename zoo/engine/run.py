@@ -264,7 +264,13 @@ def load_for_inference(
         config = read_config(target)
         mspec, rspec, dspec = resolve(config["model"], config["recipe"], dataset or _dataset_of(config))
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
-        model = recipe.inference_model(config.get("model_args", {}))
+        try:
+            model = recipe.inference_model(config.get("model_args", {}))
+        except (TypeError, ValueError) as exc:  # model_args that a damaged or edited config.json holds
+            raise UsageError(
+                f"{Path(target) / 'config.json'}: its model_args do not build {mspec.name} ({exc}). "
+                "Restore the file 'zoo train' wrote."
+            ) from None
         load_into(model, read_state_dict(Path(target) / "model.safetensors"), f"{mspec.name} ({target})")
     else:
         model, config = zoo.load_pretrained(target, hub=hub, allow_pickle=allow_pickle)
