@@ -24,6 +24,17 @@ def site(plugin_sites):
     return [plugin_sites("zoo-tinyplug")]
 
 
+FOLDER = None  # in a parametrized damage: a folder where the file should be
+
+
+def damage(path: Path, content: str | bytes | None) -> None:
+    """Put `content` at `path`, or a folder (FOLDER)."""
+    if content is FOLDER:
+        path.mkdir()
+    else:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+
 def git_branches(repo: Path) -> list[str]:
     out = subprocess.run(["git", "--git-dir", str(repo), "branch", "--format=%(refname:short)"], capture_output=True)
     return out.stdout.decode().split()
@@ -156,28 +167,20 @@ def cnn_run(make_run):
 
 
 @pytest.mark.parametrize(
-    ("catalog", "message"),
+    ("name", "content", "message"),
     [
-        ("invalid", "invalid TOML"),
-        ("not-a-catalog", "unknown top-level key"),
-        ("folder", "is a folder, not a catalog file"),
-        ("no-parent", "does not exist"),
-        ("undecodable", "cannot read the catalog"),
+        ("registry.toml", "[weights\n", "invalid TOML"),
+        ("registry.toml", 'title = "mine"\n', "unknown top-level key"),
+        ("registry.toml", FOLDER, "is a folder, not a catalog file"),
+        ("missing/registry.toml", "", "does not exist"),
+        ("registry.toml", b"\xff\xfe\x00bad", "cannot read the catalog"),
     ],
 )
-def test_publish_register_is_checked_before_the_commit(run_zoo, cnn_run, tmp_path, catalog, message):
+def test_publish_register_is_checked_before_the_commit(run_zoo, cnn_run, tmp_path, name, content, message):
     hub = tmp_path / "hub"
-    path = tmp_path / "registry.toml"
-    if catalog == "invalid":
-        path.write_text("[weights\n")
-    elif catalog == "not-a-catalog":
-        path.write_text('title = "mine"\n')
-    elif catalog == "folder":
-        path.mkdir()
-    elif catalog == "no-parent":
-        path = tmp_path / "missing" / "registry.toml"
-    else:
-        path.write_bytes(b"\xff\xfe\x00bad")
+    path = tmp_path / name
+    if path.parent.is_dir():
+        damage(path, content)
     proc = run_zoo("publish", str(cnn_run), "me/cnn", "--hub", str(hub), "--register", str(path))
     assert_clean_error(proc, 2, message)
     assert not (hub / "models" / "me" / "cnn").exists()  # nothing landed
@@ -349,36 +352,25 @@ def local_repo(run_zoo, cnn_run, tmp_path):
     return hub
 
 
-@pytest.mark.parametrize("damage", ["bad-json", "a-list", "wrong-records", "a-folder"])
-def test_a_damaged_verified_record_is_rebuilt_never_blocking_a_pull(run_zoo, local_repo, tmp_path, damage):
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", json.dumps({"/x": {"sha256": 5}, "/y": "z"}), FOLDER])
+def test_a_damaged_verified_record_is_rebuilt_never_blocking_a_pull(run_zoo, local_repo, tmp_path, content):
     cache = tmp_path / "cache"
     cache.mkdir()
-    record = cache / "verified.json"
-    if damage == "bad-json":
-        record.write_text("{not json")
-    elif damage == "a-list":
-        record.write_text("[1, 2]")
-    elif damage == "wrong-records":
-        record.write_text(json.dumps({"/x": {"sha256": 5}, "/y": "z"}))
-    else:
-        record.mkdir()
+    damage(cache / "verified.json", content)
     proc = run_zoo("pull", "me/cnn", "--hub", str(local_repo), "--json", env={"ZOO_CACHE_DIR": str(cache)})
     assert proc.returncode == 0, proc.stderr
     assert "warning:" in proc.stderr and "Traceback" not in proc.stderr
     assert {f["path"] for f in json.loads(proc.stdout)["files"]} >= {"model.safetensors", "config.json"}
-    if damage != "a-folder":  # rebuilt: the next pull has nothing to warn about
+    if content is not FOLDER:  # rebuilt: the next pull has nothing to warn about
         again = run_zoo("pull", "me/cnn", "--hub", str(local_repo), env={"ZOO_CACHE_DIR": str(cache)})
         assert again.returncode == 0 and "warning" not in again.stderr, again.stderr
 
 
-@pytest.mark.parametrize("damage", ['{"x": "y"}', "[]", "{{{", "folder"])
-def test_a_damaged_parameter_cache_is_rebuilt(run_zoo, tmp_path, damage):
+@pytest.mark.parametrize("content", ['{"x": "y"}', "[]", "{{{", FOLDER])
+def test_a_damaged_parameter_cache_is_rebuilt(run_zoo, tmp_path, content):
     cache = tmp_path / "cache"
     cache.mkdir()
-    if damage == "folder":
-        (cache / "params.json").mkdir()
-    else:
-        (cache / "params.json").write_text(damage)
+    damage(cache / "params.json", content)
     proc = run_zoo("list", "cnn", "--json", env={"ZOO_CACHE_DIR": str(cache)})
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)[0]["params"] == 62006 and "warning:" in proc.stderr
