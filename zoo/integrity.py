@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from zoo.atomic import write_text
+from zoo.cachefile import read_cache
 from zoo.errors import ZooError, ZooWarning
 from zoo.params import cache_dir
 
@@ -45,24 +46,9 @@ class VerifiedRecords:
 
     def __init__(self, path: Path | None = None) -> None:
         self.path = path or cache_dir() / "verified.json"
-        self.data: dict[str, dict] = {}
         self.dirty = False
-        if self.path.is_dir():
-            warnings.warn(f"{self.path} is a folder, not zoo's record of verified files: ignored", ZooWarning, 2)
-            return
-        try:
-            data = json.loads(self.path.read_text("utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError, RecursionError) as exc:
-            data = exc
-        if not isinstance(data, dict):
-            warnings.warn(
-                f"{self.path} is damaged: every file will be hashed again and the record rebuilt", ZooWarning, 2
-            )
-            self.dirty = True
-            return
-        self.data = {k: v for k, v in data.items() if _valid_record(v)}
+        data = read_cache(self.path, "every file will be hashed again and the record rebuilt")
+        self.data: dict[str, dict] = {k: v for k, v in data.items() if _valid_record(v)}
         if len(self.data) != len(data):
             warnings.warn(f"{self.path} held {len(data) - len(self.data)} damaged records: rebuilt", ZooWarning, 2)
             self.dirty = True

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from zoo.atomic import write_text
+from zoo.cachefile import read_cache
 from zoo.errors import ZooWarning
 from zoo.specs import ModelSpec
 
@@ -64,15 +65,7 @@ def cache_key(spec: ModelSpec, version: str | None) -> str:
 
 def _read_cache(path: Path) -> dict[str, int]:
     """The cached counts; a damaged cache (bad JSON, wrong shape, a folder) is ignored with a warning and rebuilt."""
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError, RecursionError) as exc:
-        data = exc
-    if not isinstance(data, dict):
-        warnings.warn(f"{path} is damaged or not a file: parameters will be counted again", ZooWarning, 3)
-        return {}
+    data = read_cache(path, "parameters will be counted again")
     good = {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
     if len(good) != len(data):
         warnings.warn(f"{path} held {len(data) - len(good)} damaged entries: they will be counted again", ZooWarning, 3)
