@@ -13,12 +13,13 @@ import time
 import traceback
 from pathlib import Path
 
+from zoo.atomic import write_text
+
 
 def report(out: Path, rank: int, message: str, exit_code: int, trace: str | None) -> None:
     """Record this rank's failure for the launching process (and its traceback in the run's log)."""
-    out.mkdir(parents=True, exist_ok=True)
     error = {"rank": rank, "message": message, "exit_code": exit_code, "time": time.time()}
-    (out / f".error-rank{rank}.json").write_text(json.dumps(error), encoding="utf-8")
+    write_text(out / f".error-rank{rank}.json", json.dumps(error))  # whole, or not at all: the launcher reads it
     if trace:
         with open(out / "train.log", "a", encoding="utf-8") as log:
             log.write(f"rank {rank} failed:\n{trace}")
@@ -45,7 +46,7 @@ def main() -> None:
     try:
         result = run_job(job, dist)
         if dist.main:
-            (out / ".result.json").write_text(json.dumps(result), encoding="utf-8")
+            write_text(out / ".result.json", json.dumps(result))
         # Every rank leaves together: a rank tearing gloo down while another still works can abort the process.
         tdist.barrier()
     except ZooError as exc:
