@@ -70,7 +70,7 @@ def engine_run(args: argparse.Namespace, arch: str, batch: int, out: Path) -> tu
         {"epochs": 2, "batch_size": batch, "device": args.device, "precision": args.precision},
         {"deterministic": "false", "checkpoint_every": "0", "log_every": "1000000"},
     )
-    recipe = SyntheticImageNet(config, model=model_spec, dataset=data_spec, data_dir=None)
+    recipe = SyntheticImageNet(config, model_spec=model_spec, dataset_spec=data_spec, data_dir=None)
     info = RunInfo(arch, "gpu-check", "synthetic-imagenet", "bench", None, "image-classification", {})
     reset_peak()
     Trainer(recipe, info, out, quiet=True).fit()

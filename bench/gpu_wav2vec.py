@@ -71,7 +71,7 @@ def engine_run(args: argparse.Namespace, out: Path) -> tuple[float, int]:
         {"epochs": 2, "batch_size": args.batch, "device": args.device, "precision": args.precision},
         {"deterministic": "false", "checkpoint_every": "0", "log_every": "1000000"},
     )
-    recipe = SyntheticSpeech(config, model=spec, dataset=data, data_dir=None)
+    recipe = SyntheticSpeech(config, model_spec=spec, dataset_spec=data, data_dir=None)
     info = RunInfo("wav2vec2_base", "gpu-check", "synthetic-speech", "bench", None, spec.task, {})
     reset_peak()
     Trainer(recipe, info, out, quiet=True).fit()

@@ -61,14 +61,15 @@ def hand_loop(recipe, data, args, epochs: int) -> list[float]:
     return times
 
 
-def engine(recipe, data, out: Path, epochs: int) -> list[float]:
+def engine(recipe, data, out: Path) -> list[float]:
+    """Seconds per step of each epoch through the engine (the recipe's config sets the epochs)."""
     from zoo.engine.trainer import RunInfo, Trainer
 
     recipe.build_data()  # lets the recipe read its preprocessing from the real data, as in training
     recipe.build_data = lambda: data  # then the same in-memory samples as the hand-written loop
     info = RunInfo(
         model=recipe.model_spec.name,
-        recipe=recipe.spec.name,
+        recipe=recipe.recipe_spec.name,
         dataset=recipe.dataset_spec.name,
         plugin=recipe.model_spec.plugin,
         plugin_version=None,
@@ -123,9 +124,8 @@ def measure(
         hand_recipe = make_recipe(rspec, mspec, dspec, config, None)
         hand_recipe.build_data()  # the same preprocessing state as the engine's recipe
         hand_times += hand_loop(hand_recipe, data, args, epochs)[1:]
-        engine_times += engine(
-            make_recipe(rspec, mspec, dspec, config, None), data, work / f"{recipe_name.replace(':', '-')}-{r}", epochs
-        )[1:]
+        out = work / f"{recipe_name.replace(':', '-')}-{r}"
+        engine_times += engine(make_recipe(rspec, mspec, dspec, config, None), data, out)[1:]
     return statistics.median(engine_times), statistics.median(hand_times), dspec.name
 
 

@@ -31,7 +31,7 @@ def _library() -> tuple[ctypes.CDLL, int, list[np.ndarray]]:
         chunks: list[np.ndarray] = []
 
         @CALLBACK
-        def collect(wav, n, events):
+        def collect(wav, n, _events):
             if wav and n > 0:
                 chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
             return 0

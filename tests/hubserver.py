@@ -15,7 +15,7 @@ import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import unquote, urlparse
 
 from zoo.errors import UsageError
 from zoo.localhub import LocalHub, RepoNotFound, RevisionNotFound
@@ -33,6 +33,8 @@ class HubServer:
         self.tamper: dict[tuple[str, str], bytes] = {}
         self.extra_tree: dict[str, list[dict]] = {}
         self.requests: list[str] = []
+        #: (request, User-Agent header) of every request, as the real Hub sees who calls it
+        self.user_agents: list[tuple[str, str]] = []
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -121,10 +123,11 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlparse(self.path)
         path = url.path
         self.server_state.requests.append(f"{self.command} {path}")
+        self.server_state.user_agents.append((f"{self.command} {path}", self.headers.get("User-Agent", "")))
         if m := re.fullmatch(rf"/api/models/{REPO}(?:/revision/(?P<rev>.+))?", path):
             return self._model_info(m["repo"], unquote(m["rev"] or "main"))
         if m := re.fullmatch(rf"/api/models/{REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?", path):
-            return self._tree(m["repo"], unquote(m["rev"]), parse_qs(url.query))
+            return self._tree(m["repo"], unquote(m["rev"]))
         if m := re.fullmatch(rf"/{REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)", path):
             return self._resolve(m["repo"], unquote(m["rev"]), unquote(m["file"]))
         self._error(404, None, f"no route for {path}")
@@ -133,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()  # always read the whole body, or keep-alive connections break
         path = urlparse(self.path).path
         self.server_state.requests.append(f"POST {path}")
+        self.server_state.user_agents.append((f"POST {path}", self.headers.get("User-Agent", "")))
         if path == "/api/validate-yaml":
             return self._json(200, {"errors": [], "warnings": []})
         if not self._require_auth():
@@ -168,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
 
-    def _tree(self, repo: str, revision: str, query: dict) -> None:
+    def _tree(self, repo: str, revision: str) -> None:
         commit = self._commit_for(repo, revision)
         if commit is None:
             return

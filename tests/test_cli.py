@@ -6,16 +6,9 @@ import sys
 
 import pytest
 from catalog_mistakes import MISTAKES
+from zoo_fixtures import assert_clean_error
 
 LIST_FIELDS = {"name", "plugin", "task", "params", "pretrained", "description"}
-
-
-def assert_clean_error(proc, code, *words):
-    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    for word in words:
-        assert word in proc.stderr, proc.stderr
-    return proc.stderr
 
 
 def test_version_and_help(run_zoo):
@@ -36,12 +29,12 @@ def test_list_table_and_json(run_zoo):
     assert by_name["resnet18"]["params"] == 11_689_512
     assert by_name["cnn"] == by_name["cnn"] | {"plugin": "cnn", "task": "image-classification", "params": 62006}
     pretrained = json.loads(run_zoo("list", "--pretrained", "--json").stdout)
-    assert [r["name"] for r in pretrained] == [
-        "resnet101",
-        "resnet152",
+    assert [r["name"] for r in pretrained] == [  # natural order, as timm lists them
         "resnet18",
         "resnet34",
         "resnet50",
+        "resnet101",
+        "resnet152",
         "wav2vec2_base",
     ]
     recsys = json.loads(run_zoo("list", "--task", "recommendation", "--json").stdout)
@@ -116,6 +109,10 @@ def test_third_party_plugin_through_its_entry_point(run_zoo, plugin_sites):
     assert hello.stdout.strip() == "hello zoo from tiny", hello.stderr
 
 
+def broken_error(stderr: str) -> str:
+    return stderr.split("was skipped: ", 1)[1].split(". Run 'zoo plugins'", 1)[0]
+
+
 @pytest.mark.parametrize(
     ("dist", "error"),
     [
@@ -130,6 +127,10 @@ def test_broken_plugin_through_the_cli(run_zoo, plugin_sites, dist, error):
     assert listing.returncode == 0
     assert {"cnn", "resnet18", "mf", "wav2vec2_base"} <= {r["name"] for r in json.loads(listing.stdout)}
     assert error in listing.stderr and "Traceback" not in listing.stderr
+    assert [line for line in listing.stderr.splitlines() if "was skipped" in line] == [  # once, as one line
+        f"warning: plugin '{dist.removeprefix('zoo-')}' was skipped: {broken_error(listing.stderr)}. "
+        "Run 'zoo plugins' for details."
+    ]
     broken = [p for p in json.loads(run_zoo("plugins", "--json", sites=site).stdout) if p["status"] == "error"]
     assert len(broken) == 1 and error in broken[0]["error"]
     assert broken[0]["distribution"] == dist

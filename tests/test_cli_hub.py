@@ -5,7 +5,7 @@ import re
 
 import pytest
 import torch
-from test_cli import assert_clean_error
+from zoo_fixtures import assert_clean_error
 
 import zoo
 
@@ -80,7 +80,8 @@ def test_publish_errors_never_show_the_token(run_zoo, make_run, hub_server):
     assert not hub_server.hub.exists("cli/denied")
 
 
-def test_pull_errors(run_zoo, published, hub_server, olah):
+@pytest.mark.usefixtures("olah")
+def test_pull_errors(run_zoo, published, hub_server):
     published("cli/errors")
     assert_clean_error(run_zoo("pull", "nobody/nothing", "--hub", hub_server.url), 2, "was not found")
     assert_clean_error(run_zoo("pull", "cli/errors@nope", "--hub", hub_server.url), 2, "no such revision")
@@ -119,7 +120,7 @@ def test_tampered_file_exits_1_naming_both_digests(run_zoo, published, hub_serve
     assert len(re.findall(r"git-sha1:[0-9a-f]{40}", message)) == 2
 
 
-def test_offline_pull_after_an_online_one(run_zoo, published, olah, zoo_env):
+def test_offline_pull_after_an_online_one(run_zoo, published, olah):
     published("cli/offline", seed=4)
     online = json.loads(run_zoo("pull", "cli/offline", "--hub", olah, "--json").stdout)
     for env in ({"HF_HUB_OFFLINE": "1"}, {}):
@@ -148,7 +149,7 @@ def test_pin_records_commit_and_hashes_keeping_comments(run_zoo, published, olah
     assert run_zoo("pull", "cnn.latest", env=env).returncode == 0
 
 
-def test_pull_resnet18_by_its_bare_name(run_zoo, olah, timm_resnet18, monkeypatch):
+def test_pull_resnet18_by_its_bare_name(run_zoo, olah, timm_resnet18):
     proc = run_zoo("pull", "resnet18", "--json", env={"HF_ENDPOINT": olah})
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)

@@ -9,8 +9,7 @@ import time
 import pytest
 import torch
 from safetensors.torch import load_file
-from test_cli import assert_clean_error
-from zoo_fixtures import ZOO
+from zoo_fixtures import ZOO, assert_clean_error
 
 # Long enough (about 3,500 steps) that a kill lands mid-run; each checkpoint is logged to train.log.
 LONG = ["train", "tiny_mlp", "--epochs", "20", "--batch-size", "8", "--checkpoint-every", "25", "--quiet"]
@@ -145,7 +144,7 @@ def test_compile(run_zoo, site, tmp_path):
     assert json.loads((tmp_path / "c" / "config.json").read_text())["settings"]["compile"] is True
 
 
-def test_gpu_check_script_runs(tmp_path):
+def test_gpu_check_script_runs():
     """bench/gpu_check.sh is for a GPU machine; a tiny CPU run keeps it from rotting between loans."""
     from pathlib import Path
 

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import assert_clean_error
-from zoo_fixtures import write_image_folder
+from zoo_fixtures import assert_clean_error, write_image_folder
 from zoo_images.samples import write_cifar10
 
 TINY = ["train", "tiny_mlp", "--quiet"]
@@ -390,7 +389,7 @@ def test_a_damaged_local_hub_repo_is_a_one_line_error(run_zoo, local_repo, damag
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_leftovers_of_killed_pulls_and_publishes_are_cleaned(run_zoo, cnn_run, local_repo, tmp_path, zoo_env):
+def test_leftovers_of_killed_pulls_and_publishes_are_cleaned(run_zoo, cnn_run, local_repo, tmp_path):
     dead = _dead_pid()
     cache = tmp_path / "cache"
     pull = run_zoo("pull", "me/cnn", "--hub", str(local_repo), "--json", env={"ZOO_CACHE_DIR": str(cache)})

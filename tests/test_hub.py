@@ -25,7 +25,8 @@ def same_tensors(a: torch.nn.Module, b: torch.nn.Module) -> bool:
     return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
 
 
-def test_round_trip_publish_via_server_pull_via_olah(hub_server, olah, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_round_trip_publish_via_server_pull_via_olah(hub_server, olah, make_run):
     run, model = make_run("cnn", seed=1)
     published = zoo.publish(run, "roundtrip/cnn-digits", hub=hub_server.url)
     assert published.commit_url == f"{hub_server.url}/roundtrip/cnn-digits/commit/{published.revision}"
@@ -46,8 +47,9 @@ def test_round_trip_publish_via_server_pull_via_olah(hub_server, olah, token, ma
     assert {(r.metric_type, r.metric_value) for r in card.data.eval_results} == {("accuracy", 0.95), ("loss", 0.2)}
 
 
+@pytest.mark.usefixtures("token")
 def test_catalog_entry_from_publish_pins_and_pulls(
-    hub_server, olah, token, make_run, tmp_path, monkeypatch, isolated_registry
+    hub_server, olah, make_run, tmp_path, monkeypatch, isolated_registry
 ):
     run, model = make_run("cnn", seed=2, dataset="cifar10")
     registry_file = tmp_path / "team.toml"
@@ -64,7 +66,8 @@ def test_catalog_entry_from_publish_pins_and_pulls(
     assert same_tensors(model, zoo.create_model("cnn", pretrained=True, hub=olah))  # the default weights of cnn
 
 
-def test_verified_files_are_not_hashed_again(hub_server, olah, token, make_run, monkeypatch):
+@pytest.mark.usefixtures("token")
+def test_verified_files_are_not_hashed_again(hub_server, olah, make_run, monkeypatch):
     run, _ = make_run("cnn", seed=3)
     zoo.publish(run, "hashing/cnn", hub=hub_server.url)
     calls = []
@@ -76,7 +79,8 @@ def test_verified_files_are_not_hashed_again(hub_server, olah, token, make_run, 
     assert len(calls) == 4  # nothing re-hashed
 
 
-def test_tampered_download_is_caught_and_removed(hub_server, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_tampered_download_is_caught_and_removed(hub_server, make_run):
     run, _ = make_run("cnn", seed=4)
     zoo.publish(run, "tamper/cnn", hub=hub_server.url)
     content = bytearray(Path(run / "model.safetensors").read_bytes())
@@ -95,7 +99,8 @@ def test_tampered_download_is_caught_and_removed(hub_server, token, make_run):
     assert zhub.download("tamper/cnn", hub=hub_server.url).files  # a clean pull repairs the cache
 
 
-def test_file_changed_in_the_cache_is_caught(hub_server, olah, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_file_changed_in_the_cache_is_caught(hub_server, olah, make_run):
     run, _ = make_run("cnn", seed=5)
     zoo.publish(run, "rot/cnn", hub=hub_server.url)
     pulled = zhub.download("rot/cnn", hub=olah)
@@ -106,7 +111,8 @@ def test_file_changed_in_the_cache_is_caught(hub_server, olah, token, make_run):
     assert not blob.exists()
 
 
-def test_offline_pull_from_the_cache(hub_server, olah, token, make_run, monkeypatch):
+@pytest.mark.usefixtures("token")
+def test_offline_pull_from_the_cache(hub_server, olah, make_run):
     run, _ = make_run("cnn", seed=6)
     zoo.publish(run, "offline/cnn", hub=hub_server.url)
     online = zhub.download("offline/cnn", hub=olah)
@@ -116,7 +122,8 @@ def test_offline_pull_from_the_cache(hub_server, olah, token, make_run, monkeypa
         zhub.download("offline/never-pulled", hub=olah, offline=True)
 
 
-def test_publish_refuses_incomplete_or_corrupt_runs(hub_server, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_publish_refuses_incomplete_or_corrupt_runs(hub_server, make_run):
     run, _ = make_run("cnn", seed=7)
     (run / "metrics.json").unlink()
     with pytest.raises(UsageError, match=r"lacks metrics.json"):
@@ -128,14 +135,15 @@ def test_publish_refuses_incomplete_or_corrupt_runs(hub_server, token, make_run)
     assert not LocalHub(hub_server.hub.root).exists("refused/cnn")  # nothing half-written on the hub
 
 
-def test_dry_run_uploads_nothing(hub_server, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_dry_run_uploads_nothing(hub_server, make_run):
     run, _ = make_run("cnn", seed=9)
     result = zoo.publish(run, "dry/cnn", hub=hub_server.url, dry_run=True)
     assert result.revision is None and len(result.files) == 4
     assert not hub_server.hub.exists("dry/cnn")
 
 
-def test_local_hub_folder_with_history_served_by_olah(hub_root, olah, make_run, tmp_path):
+def test_local_hub_folder_with_history_served_by_olah(hub_root, olah, make_run):
     first, model_1 = make_run("cnn", seed=10)
     second, model_2 = make_run("cnn", seed=11)
     one = zoo.publish(first, "team/cnn", hub=hub_root)
@@ -149,7 +157,8 @@ def test_local_hub_folder_with_history_served_by_olah(hub_root, olah, make_run, 
     assert same_tensors(model_2, zoo.create_model("team/cnn", pretrained=True, hub=olah))
 
 
-def test_unknown_repo_revision_and_not_a_zoo_repo(hub_server, olah, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_unknown_repo_revision_and_not_a_zoo_repo(hub_server, make_run):
     with pytest.raises(UsageError, match=r"was not found"):
         zhub.download("nobody/nothing", hub=hub_server.url)
     run, _ = make_run("cnn", seed=12)
@@ -162,7 +171,8 @@ def test_unknown_repo_revision_and_not_a_zoo_repo(hub_server, olah, token, make_
         zhub.download("plain/repo", hub=hub_server.url)
 
 
-def test_path_traversal_in_a_listing_is_refused(hub_server, token, make_run):
+@pytest.mark.usefixtures("token")
+def test_path_traversal_in_a_listing_is_refused(hub_server, make_run):
     run, _ = make_run("cnn", seed=13)
     zoo.publish(run, "evil/cnn", hub=hub_server.url)
     hub_server.extra_tree["evil/cnn"] = [{"type": "file", "oid": "0" * 40, "size": 1, "path": "../../escape.txt"}]
@@ -171,7 +181,8 @@ def test_path_traversal_in_a_listing_is_refused(hub_server, token, make_run):
     assert not list(Path(zhub._hf_cache_folder("evil/cnn")).glob("snapshots/*/*"))
 
 
-def test_private_repo_needs_the_token(hub_server, token, make_run, monkeypatch):
+@pytest.mark.usefixtures("token")
+def test_private_repo_needs_the_token(hub_server, make_run, monkeypatch):
     run, _ = make_run("cnn", seed=14)
     zoo.publish(run, "secret/cnn", hub=hub_server.url, private=True)
     assert zhub.download("secret/cnn", hub=hub_server.url).files
@@ -180,7 +191,7 @@ def test_private_repo_needs_the_token(hub_server, token, make_run, monkeypatch):
         zhub.download("secret/cnn", hub=hub_server.url, revision="main")
 
 
-def test_pickle_weights_need_allow_pickle_and_load_weights_only(hub_root, make_run, tmp_path):
+def test_pickle_weights_need_allow_pickle_and_load_weights_only(hub_root, tmp_path):
     import pickle
 
     torch.manual_seed(0)
@@ -224,8 +235,21 @@ def test_corrupt_safetensors_in_a_repo(hub_root):
         zoo.create_model("broken/cnn", pretrained=True, hub=hub_root)
 
 
-def test_weights_for_another_architecture_name_the_keys(hub_root, make_run, tmp_path):
+def test_weights_for_another_architecture_name_the_keys(hub_root, make_run):
     run, _ = make_run("cnn", seed=15, num_classes=4)
     zoo.publish(run, "shapes/cnn", hub=hub_root)
     with pytest.raises(ZooError, match=r"shape mismatch fc3.weight \(weights \[4, 84\], model \[10, 84\]\)"):
         zoo.create_model("shapes/cnn", pretrained=True, hub=hub_root, num_classes=10)
+
+
+@pytest.mark.usefixtures("token")
+def test_every_hub_request_names_zoo_in_its_user_agent(hub_server, make_run):
+    """As timm tags its downloads: publish and pull send `zoo/<version>` (library_name, library_version)."""
+    run, _ = make_run("cnn", seed=16)
+    start = len(hub_server.user_agents)
+    zoo.publish(run, "agent/cnn", hub=hub_server.url)
+    zhub.download("agent/cnn", hub=hub_server.url)
+    seen = hub_server.user_agents[start:]
+    assert {request.split()[0] for request, _ in seen} >= {"GET", "POST"}
+    assert any("/resolve/" in request for request, _ in seen)  # the file downloads too, not only the API calls
+    assert all(f"zoo/{zoo.__version__}" in agent for _, agent in seen), seen

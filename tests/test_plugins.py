@@ -2,7 +2,7 @@
 
 import pytest
 
-from zoo.errors import PluginError
+from zoo.errors import PluginError, ZooWarning
 from zoo.plugins import discover
 
 BUILTINS = {"cnn": "zoo-cnn", "resnet": "zoo-resnet", "recsys": "zoo-recsys", "wav2vec": "zoo-wav2vec"}
@@ -15,7 +15,8 @@ def clean_env(monkeypatch):
     return monkeypatch
 
 
-def test_builtins_come_from_their_own_distributions(clean_env):
+@pytest.mark.usefixtures("clean_env")
+def test_builtins_come_from_their_own_distributions():
     found = {p.name: p for p in discover().plugins}
     for name, dist in BUILTINS.items():
         assert found[name].distribution == dist
@@ -34,9 +35,9 @@ def test_allowlist_by_plugin_or_distribution_name(clean_env):
 
 def test_allowlist_warns_about_unknown_names(clean_env):
     clean_env.setenv("ZOO_LOAD_PLUGINS", "cnn,nosuchplugin")
-    result = discover()
+    with pytest.warns(ZooWarning, match="'nosuchplugin', which no installed plugin provides"):
+        result = discover()
     assert [p.name for p in result.plugins] == ["cnn"]
-    assert any("'nosuchplugin'" in w for w in result.warnings)
 
 
 def test_third_party_plugin_registers_everything(clean_env, plugin_sites):
@@ -60,7 +61,8 @@ def test_third_party_plugin_registers_everything(clean_env, plugin_sites):
 )
 def test_broken_plugin_is_recorded_and_skipped(clean_env, plugin_sites, dist, name, error):
     clean_env.syspath_prepend(str(plugin_sites(dist)))
-    result = discover()
+    with pytest.warns(ZooWarning, match=f"plugin '{name}' was skipped: .*Run 'zoo plugins' for details"):
+        result = discover()
     broken = result.get(name)
     assert broken.status == "error"
     assert error in broken.error
@@ -71,7 +73,10 @@ def test_broken_plugin_is_recorded_and_skipped(clean_env, plugin_sites, dist, na
 def test_strict_mode_makes_a_broken_plugin_fatal(clean_env, plugin_sites):
     clean_env.syspath_prepend(str(plugin_sites("zoo-brokenhook")))
     clean_env.setenv("ZOO_STRICT_PLUGINS", "1")
-    with pytest.raises(PluginError, match=r"plugin .brokenhook. .* is broken: register_models raised"):
+    with (
+        pytest.raises(PluginError, match=r"plugin .brokenhook. .* is broken: register_models raised"),
+        pytest.warns(ZooWarning, match="was skipped"),
+    ):
         discover()
 
 
@@ -83,3 +88,16 @@ def test_importing_builtin_entry_points_does_not_import_torch():
     code = "import sys; from zoo.plugins import discover; discover(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_python_user_sees_a_broken_plugins_warning(plugin_sites, zoo_env):
+    """`import zoo; zoo.list_models()` in a fresh interpreter: the warning arrives as Python shows any warning."""
+    import subprocess
+    import sys
+
+    env = dict(zoo_env, PYTHONPATH=str(plugin_sites("zoo-brokenhook")))
+    code = "import zoo\nprint(zoo.list_models('cnn'))"
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "['cnn']"  # the others keep working
+    assert "ZooWarning: plugin 'brokenhook' was skipped: register_models raised RuntimeError" in proc.stderr

@@ -97,7 +97,7 @@ class CLI:
 
 
 @pytest.fixture
-def cli(tmp_path, plugin_sites, monkeypatch, isolated_registry):
+def cli(tmp_path, plugin_sites, monkeypatch, isolated_registry):  # noqa: ARG001 - reloaded after the test
     monkeypatch.syspath_prepend(str(plugin_sites("zoo-tinyplug")))
     monkeypatch.setattr(sys, "argv", list(sys.argv))
     yield CLI(tmp_path)

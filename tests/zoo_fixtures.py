@@ -17,6 +17,15 @@ FIXTURE_PLUGINS = Path(__file__).parent / "fixtures" / "plugins"
 ZOO = Path(sys.executable).with_name("zoo")
 
 
+def assert_clean_error(proc: subprocess.CompletedProcess[str], code: int, *words: str) -> str:
+    """A `zoo` run that failed as users should see it: exit `code`, no traceback, each of `words` on stderr."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    for word in words:
+        assert word in proc.stderr, proc.stderr
+    return proc.stderr
+
+
 def pip_install_target(source: Path, target: Path) -> Path:
     """Install a plugin's source tree as a real distribution into `target` (a site dir for PYTHONPATH)."""
     subprocess.run(

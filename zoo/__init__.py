@@ -18,9 +18,9 @@ _API = {
     "model_info": "zoo.api",
     "list_plugins": "zoo.api",
     "create_model": "zoo.api",
-    "load_pretrained": "zoo.api",
-    "get_registry": "zoo.api",
-    "reload": "zoo.api",
+    "load_pretrained": "zoo.pretrained",
+    "get_registry": "zoo.registry",
+    "reload": "zoo.registry",
     "ModelSpec": "zoo.specs",
     "DatasetSpec": "zoo.specs",
     "RecipeSpec": "zoo.specs",
@@ -59,19 +59,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from zoo.api import (
-        create_model,
-        get_registry,
-        list_models,
-        list_plugins,
-        load_pretrained,
-        model_info,
-        model_summaries,
-        reload,
-    )
+    from zoo.api import create_model, list_models, list_plugins, model_info, model_summaries
     from zoo.engine.run import evaluate, predict, train
     from zoo.errors import UsageError, ZooError
     from zoo.hub import pin, publish, pull
+    from zoo.pretrained import load_pretrained
+    from zoo.registry import get_registry, reload
     from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 

@@ -1,26 +1,28 @@
-"""The public Python API behind the CLI: listing, describing and building models."""
+"""The public Python API behind the CLI: listing, describing and building models.
+
+The facade over the layers below; only `zoo/__init__.py` and the CLI import it (tests/test_layers.py checks).
+"""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from zoo.errors import UsageError
 from zoo.params import param_counts
-from zoo.registry import Registry
+from zoo.pretrained import load_pretrained
+from zoo.registry import Registry, get_registry, reload
 from zoo.specs import ModelSpec
 
-
-@cache
-def get_registry() -> Registry:
-    """The registry for this process, loaded on first use (plugins, registry.toml, ZOO_REGISTRY)."""
-    return Registry.load()
-
-
-def reload() -> Registry:
-    """Forget the loaded registry (after installing a plugin or changing ZOO_* variables) and load it again."""
-    get_registry.cache_clear()
-    return get_registry()
+__all__ = [
+    "create_model",
+    "get_registry",
+    "list_models",
+    "list_plugins",
+    "load_pretrained",
+    "model_info",
+    "model_summaries",
+    "reload",
+]
 
 
 def list_models(
@@ -32,10 +34,7 @@ def list_models(
 
 
 def _params(registry: Registry, specs: list[ModelSpec]) -> dict[str, int | None]:
-    versions = {p.name: p.version for p in registry.plugin_set.plugins}
-    counts, warnings = param_counts(specs, versions)
-    registry.warnings.extend(warnings)
-    return counts
+    return param_counts(specs, {p.name: p.version for p in registry.plugin_set.plugins})
 
 
 def _summary(registry: Registry, spec: ModelSpec, params: int | None) -> dict[str, Any]:
@@ -125,40 +124,3 @@ def create_model(
         return get_registry().model(name).build(**kwargs)
     model, _ = load_pretrained(name, revision=revision, hub=hub, allow_pickle=allow_pickle, **kwargs)
     return model
-
-
-def load_pretrained(
-    name: str,
-    *,
-    revision: str | None = None,
-    hub: str | None = None,
-    allow_pickle: bool = False,
-    **kwargs: Any,
-) -> tuple[Any, dict[str, Any]]:
-    """The pretrained model and its run config (model, model_args, labels, preprocessing, ...).
-
-    A zoo repo's config.json is that config. Catalog weights in another library's layout go through the
-    model's `convert_weights`; the catalog entry's preprocessing fills in what the weights do not say.
-    """
-    from zoo.hub import download
-    from zoo.runs import is_zoo_config
-    from zoo.weights import find_weights, load_into, read_state_dict
-
-    registry = get_registry()
-    pulled = download(name, revision=revision, hub=hub, allow_pickle=allow_pickle)
-    config = dict(pulled.config) if is_zoo_config(pulled.config) else {}
-    spec = registry.model(config.get("model") or name)
-    state_dict = read_state_dict(find_weights(pulled.path, allow_pickle), allow_pickle)
-    convert = spec.weights_converter()
-    if not config and convert is not None:
-        converted = convert(pulled.path, state_dict, spec)
-        config = {**converted.config, "model_args": converted.model_args}
-        state_dict = converted.state_dict
-    if "preprocessing" not in config and pulled.name is not None:  # bound to the catalog's weights
-        config["preprocessing"] = dict(registry.weights_entry(pulled.name).preprocessing)
-    try:
-        model = spec.build(**{**config.get("model_args", {}), **kwargs})
-    except (TypeError, ValueError) as exc:  # arguments from the repo's config.json, or the caller's
-        raise UsageError(f"{pulled.repo_id}: its model_args do not build {spec.name} ({exc})") from None
-    load_into(model, state_dict, f"{spec.qualified_name} ({pulled.repo_id})")
-    return model, {"model": spec.name, **config}

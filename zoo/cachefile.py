@@ -1,13 +1,21 @@
-"""zoo's own cache files (verified-file records, parameter counts): read, and never trusted blindly."""
+"""zoo's cache folder and its own cache files (verified-file records, parameter counts), never trusted blindly."""
 
 from __future__ import annotations
 
 import json
-import warnings
+import os
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooWarning
+from zoo.errors import warn
+
+
+def cache_dir() -> Path:
+    """zoo's cache folder: ZOO_CACHE_DIR, else $XDG_CACHE_HOME/zoo, else ~/.cache/zoo."""
+    if os.environ.get("ZOO_CACHE_DIR"):
+        return Path(os.environ["ZOO_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "zoo"
 
 
 def read_cache(path: Path, consequence: str) -> dict[str, Any]:
@@ -20,6 +28,6 @@ def read_cache(path: Path, consequence: str) -> dict[str, Any]:
     except (OSError, ValueError, RecursionError):  # a folder, bad JSON, not UTF-8, nested too deeply
         data = None
     if not isinstance(data, dict):
-        warnings.warn(f"{path} is damaged or not a file: {consequence}", ZooWarning, 3)
+        warn(f"{path} is damaged or not a file: {consequence}", stacklevel=2)
         return {}
     return data

@@ -9,14 +9,13 @@ import io
 import json
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 import zoo
-from zoo.errors import UsageError, ZooError, ZooWarning
+from zoo.errors import UsageError, ZooError, shown_once
 from zoo.text import printable
 
 app = typer.Typer(
@@ -40,7 +39,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[
+    version: Annotated[  # noqa: ARG001 - handled by its eager callback
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print zoo's version and exit."),
     ] = False,
@@ -65,13 +64,6 @@ def _echo(text: str) -> None:
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2) + "\n")
-
-
-def _flush_warnings() -> None:
-    registry = zoo.get_registry()
-    for message in registry.warnings:
-        sys.stderr.write(f"warning: {printable(message, keep_newlines=False)}\n")
-    registry.warnings.clear()
 
 
 def _human(count: int | None) -> str:
@@ -119,7 +111,6 @@ def list_(
 ) -> None:
     """List the models that installed plugins provide."""
     rows = zoo.model_summaries(pattern, task=task, plugin=plugin, pretrained=True if pretrained else None)
-    _flush_warnings()
     if as_json:
         _print_json(rows)
         return
@@ -153,7 +144,6 @@ def info(
 ) -> None:
     """Show a model: its plugin, task, parameters, datasets, recipes and pretrained weights."""
     data = zoo.model_info(name)
-    _flush_warnings()
     if as_json:
         _print_json(data)
         return
@@ -202,7 +192,6 @@ def plugins(
     if ctx.invoked_subcommand is not None:
         return
     rows = zoo.list_plugins()
-    _flush_warnings()
     if as_json:
         _print_json(rows)
         return
@@ -313,7 +302,6 @@ def pull(
     from zoo.hub import download
 
     result = download(name, revision=revision, hub=hub, offline=offline, allow_pickle=allow_pickle)
-    _flush_warnings()
     if as_json:
         _print_json(result.to_json())
         return
@@ -355,7 +343,6 @@ def publish(
         name=name,
         license=license,
     )
-    _flush_warnings()
     if as_json:
         _print_json(result.to_json())
         return
@@ -385,7 +372,6 @@ def pin(
     from zoo.hub import pin as pin_entry
 
     path, result = pin_entry(name, registry=registry, hub=hub)
-    _flush_warnings()
     _echo(f"Pinned {result.name} at {result.repo_id}@{result.revision} in {path}")
     for file in result.files:
         _echo(f"  {file.path}  sha256:{file.sha256}")
@@ -446,7 +432,6 @@ def train(
         node_rank=node_rank,
         rdzv_endpoint=rdzv_endpoint,
     )
-    _flush_warnings()
     if as_json:
         _print_json(result)
         return
@@ -473,7 +458,6 @@ def eval_(
     from zoo.engine.run import evaluate
 
     result = evaluate(target, dataset=dataset, data_dir=data_dir, device=device, hub=hub)
-    _flush_warnings()
     if as_json:
         _print_json(result)
         return
@@ -504,7 +488,6 @@ def predict_(
     if not every:
         raise UsageError("give at least one INPUT (or --user ID for a recommender)")
     rows = predict(target, every, top=top, device=device, hub=hub, allow_pickle=allow_pickle)
-    _flush_warnings()
     if as_json:
         _print_json(rows)
         return
@@ -526,19 +509,13 @@ def _fail(exc: ZooError) -> None:
     raise SystemExit(exc.exit_code)
 
 
-def _show_warning(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-    if issubclass(category, ZooWarning):
-        sys.stderr.write(f"warning: {printable(str(message), keep_newlines=False)}\n")
-    else:
-        _python_showwarning(message, category, filename, lineno, file, line)
-
-
-_python_showwarning = warnings.showwarning
-
-
 def main() -> None:
     """Console entry point: load plugins (and their commands), run the app, turn errors into exit codes."""
-    warnings.showwarning = _show_warning
+    with shown_once():
+        _run()
+
+
+def _run() -> None:
     try:
         from zoo.plugins import add_commands
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
-from collections.abc import Iterable
+import sys
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from zoo.text import printable
 
 
 class ZooError(Exception):
@@ -51,4 +57,34 @@ class UnknownNameError(UsageError):
 
 
 class ZooWarning(UserWarning):
-    """Something the user should know that does not stop the command (a cache rebuilt, a file skipped)."""
+    """Something the user should know that does not stop the command (a plugin skipped, a cache rebuilt).
+
+    zoo's one warnings channel: Python shows these to `import zoo` users like any warning; the CLI renders each
+    once as `warning: ...` on stderr.
+    """
+
+
+def warn(message: str, stacklevel: int = 2) -> None:
+    """Emit a ZooWarning where the problem arises (`stacklevel` as for warnings.warn, from the caller)."""
+    warnings.warn(message, ZooWarning, stacklevel=stacklevel + 1)
+
+
+
+@contextlib.contextmanager
+def shown_once() -> Iterator[None]:
+    """Inside: each distinct ZooWarning is written once to stderr as `warning: message` (the CLI's rendering, and
+    the training workers'); other warnings show as Python shows them."""
+    seen: set[str] = set()
+    python_show = warnings.showwarning
+
+    def show(message: Any, category: type, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+        if not issubclass(category, ZooWarning):
+            python_show(message, category, filename, lineno, file, line)
+        elif str(message) not in seen:
+            seen.add(str(message))
+            sys.stderr.write(f"warning: {printable(str(message), keep_newlines=False)}\n")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ZooWarning)  # a reloaded registry warns again; `seen` keeps it to once
+        warnings.showwarning = show
+        yield

@@ -1,4 +1,4 @@
-"""The plugin contract. A plugin implements any of these hooks with `@zoo.hookimpl`.
+"""The plugin contract. A plugin implements any of these hooks with `@hookimpl` (from zoo.plugin).
 
 Each `register_*` hook receives a `register` callback; call it once per thing the plugin provides.
 Importing a plugin module must not import torch: put torch imports inside factories.
@@ -6,34 +6,41 @@ Importing a plugin module must not import torch: put torch imports inside factor
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pluggy import HookimplMarker, HookspecMarker
+
+if TYPE_CHECKING:
+    import typer
+
+    from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 hookspec = HookspecMarker("zoo")
 hookimpl = HookimplMarker("zoo")
 
 
 @hookspec
-def register_models(register: Any) -> None:
+def register_models(register: Callable[[ModelSpec], None]) -> None:
     """Register architectures: `register(ModelSpec(...))`."""
 
 
 @hookspec
-def register_datasets(register: Any) -> None:
+def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
     """Register dataset adapters: `register(DatasetSpec(...))`."""
 
 
 @hookspec
-def register_recipes(register: Any) -> None:
+def register_recipes(register: Callable[[RecipeSpec], None]) -> None:
     """Register training recipes: `register(RecipeSpec(...))`."""
 
 
 @hookspec
-def register_catalog(register: Any) -> None:
+def register_catalog(register: Callable[[str | os.PathLike[str]], None]) -> None:
     """Register pretrained-weights catalogs: `register(path)`, a TOML file in registry.toml's schema."""
 
 
 @hookspec
-def register_commands(app: Any) -> None:
+def register_commands(app: typer.Typer) -> None:
     """Add commands to the `zoo` CLI; `app` is its Typer application."""

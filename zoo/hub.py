@@ -6,7 +6,6 @@ Hub reports (sha256 for LFS files, the git blob id for regular ones). A bad file
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -19,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from zoo.atomic import clean_stale, replacing, temp_name, write_text
+from zoo.cachefile import cache_dir
 from zoo.card import dataset_name
 from zoo.catalog import COMMIT_RE, ENTRY_NAME_RE
 from zoo.errors import UsageError, ZooError
 from zoo.integrity import Digests, VerificationError, VerifiedRecords, hash_file, verify
-from zoo.params import cache_dir
 from zoo.paths import check_branch, check_repo_id, check_repo_path
+from zoo.registry import get_registry
+from zoo.runs import CONFIG, METRICS, WEIGHTS, is_zoo_config, read_repo_config, read_run, write_json
 from zoo.weights import PICKLE_SUFFIXES
 
 # Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
@@ -67,6 +68,13 @@ class PullResult:
         }
 
 
+def library() -> dict[str, str]:
+    """How zoo names itself in the user-agent of every Hub request, as timm and transformers do."""
+    from zoo import __version__
+
+    return {"library_name": "zoo", "library_version": __version__}
+
+
 def hub_location(hub: str | os.PathLike[str] | None) -> str | None:
     """The hub to use: the argument, else ZOO_HUB, else None (huggingface_hub's own endpoint, HF_ENDPOINT)."""
     value = hub if hub is not None else os.environ.get("ZOO_HUB") or None
@@ -90,8 +98,6 @@ def resolve_target(name_or_repo: str, revision: str | None = None) -> Target:
     if "/" in name_or_repo:
         repo_id, _, at = name_or_repo.partition("@")
         return Target(repo_id=check_repo_id(repo_id), revision=check_branch(revision or at or "main", "revision"))
-    from zoo.api import get_registry
-
     entry = get_registry().weights_entry(name_or_repo)
     pinned = revision is None or revision == entry.revision
     return Target(
@@ -202,7 +208,9 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
     text = f"{target.repo_id}@{target.revision}"
     if offline or constants.HF_HUB_OFFLINE:
         with hub_errors(text, where, offline=True):
-            folder = Path(snapshot_download(target.repo_id, revision=target.revision, local_files_only=True))
+            folder = Path(
+                snapshot_download(target.repo_id, revision=target.revision, local_files_only=True, **library())
+            )
         records = VerifiedRecords()
         expected = {}
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -212,7 +220,7 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
                 raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
             expected[path] = reference
         return folder, folder.name, expected
-    api = HfApi(endpoint=endpoint)
+    api = HfApi(endpoint=endpoint, **library())
     with hub_errors(text, where):
         commit = target.revision
         if not COMMIT_RE.fullmatch(commit):
@@ -234,7 +242,9 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
         # listing above is not fetched a second time (snapshot_download would list the tree again).
         def fetch(path: str) -> None:
             try:
-                hf_hub_download(target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=RichTqdm)
+                hf_hub_download(
+                    target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=RichTqdm, **library()
+                )
             except RemoteEntryNotFoundError:
                 raise UsageError(
                     f"{path} is not in {target.repo_id}@{commit} on {where}, though the catalog "
@@ -293,20 +303,12 @@ def download(
     """Pull a catalog name or repo id, verify every file, and describe what landed where."""
     target = resolve_target(name_or_repo, revision)
     folder, commit, files = _fetch(target, hub, offline, allow_pickle)
-    config = None
-    if (folder / "config.json").is_file():
-        try:
-            config = json.loads((folder / "config.json").read_text("utf-8"))
-        except (ValueError, RecursionError):  # not a zoo repo: the catalog's converter decides
-            config = None
-    if target.name is None:
-        from zoo.runs import is_zoo_config
-
-        if not is_zoo_config(config):
-            raise UsageError(
-                f"{target.repo_id} has no zoo config.json: zoo pulls catalog names ('zoo list "
-                "--pretrained') and repositories published with 'zoo publish'."
-            )
+    config = read_repo_config(folder)
+    if target.name is None and not is_zoo_config(config):
+        raise UsageError(
+            f"{target.repo_id} has no zoo config.json: zoo pulls catalog names ('zoo list "
+            "--pretrained') and repositories published with 'zoo publish'."
+        )
     return PullResult(
         name=target.name, repo_id=target.repo_id, revision=commit, path=folder, files=files, config=config
     )
@@ -360,17 +362,15 @@ def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | 
 
 def _stage(run: Any, repo_id: str, folder: Path, license: str | None) -> dict[str, Path]:
     from zoo.card import model_card, publish_config
-    from zoo.runs import write_json
 
-    staged = {"model.safetensors": folder / "model.safetensors"}
+    staged = {WEIGHTS: folder / WEIGHTS}
     try:
-        os.link(run.weights, staged["model.safetensors"])  # no copy of large weights when on one filesystem
+        os.link(run.weights, staged[WEIGHTS])  # no copy of large weights when on one filesystem
     except OSError:
-        shutil.copyfile(run.weights, staged["model.safetensors"])
-    staged["config.json"] = write_json(folder / "config.json", publish_config(run.config, run.metrics))
-    staged["metrics.json"] = write_json(folder / "metrics.json", run.metrics)
-    staged["README.md"] = folder / "README.md"
-    staged["README.md"].write_text(model_card(repo_id, run.config, run.metrics, license), encoding="utf-8")
+        shutil.copyfile(run.weights, staged[WEIGHTS])
+    staged[CONFIG] = write_json(folder / CONFIG, publish_config(run.config, run.metrics))
+    staged[METRICS] = write_json(folder / METRICS, run.metrics)
+    staged["README.md"] = write_text(folder / "README.md", model_card(repo_id, run.config, run.metrics, license))
     return staged
 
 
@@ -387,9 +387,7 @@ def publish(
     license: str | None = None,
 ) -> PublishResult:
     """Publish a run folder as one commit: weights, config.json, a model card and metrics.json."""
-    from zoo.api import get_registry
     from zoo.catalog_edit import check_upsert, entry_table, render_entry, upsert_entry
-    from zoo.runs import read_run
 
     run = read_run(run_dir)
     check_repo_id(repo_id)
@@ -408,13 +406,13 @@ def publish(
             task=run.config.get("task") or spec.task,
             license=license or run.config.get("license"),
             description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
-            files={f.path: f"sha256:{f.sha256}" for f in files if f.path in ("model.safetensors", "config.json")},
+            files={f.path: f"sha256:{f.sha256}" for f in files if f.path in (WEIGHTS, CONFIG)},
             metrics=run.metrics,
             preprocessing=run.config.get("preprocessing"),
         )
 
     if register is not None and not dry_run:  # all or nothing: the catalog must take the entry before the commit
-        placeholder = [PulledFile(p, "0" * 64, 0) for p in ("model.safetensors", "config.json")]
+        placeholder = [PulledFile(p, "0" * 64, 0) for p in (WEIGHTS, CONFIG)]
         check_upsert(Path(register), entry_name, entry("0" * 40, placeholder))
     message = (
         f"Publish {spec.name}"
@@ -469,7 +467,7 @@ def _commit_remote(
 ) -> tuple[str, str]:
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    api = HfApi(endpoint=endpoint)
+    api = HfApi(endpoint=endpoint, **library())
     with hub_errors(repo_id, describe(endpoint)):
         api.create_repo(repo_id, private=private, exist_ok=True)
         if revision != "main":
@@ -488,7 +486,6 @@ def pin(
     name: str, registry: str | os.PathLike[str] | None = None, hub: str | os.PathLike[str] | None = None
 ) -> tuple[Path, PullResult]:
     """Resolve a catalog entry's branch to a commit and record each file's sha256 in its catalog file."""
-    from zoo.api import get_registry
     from zoo.catalog_edit import entry_table, upsert_entry
 
     entry = get_registry().weights_entry(name)

@@ -13,9 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from zoo.atomic import write_text
-from zoo.cachefile import read_cache
+from zoo.cachefile import cache_dir, read_cache
 from zoo.errors import ZooError, ZooWarning
-from zoo.params import cache_dir
 
 CHUNK = 8 * 1024 * 1024
 

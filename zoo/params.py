@@ -12,23 +12,15 @@ import json
 import os
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 from zoo.atomic import write_text
-from zoo.cachefile import read_cache
-from zoo.errors import ZooWarning
+from zoo.cachefile import cache_dir, read_cache
+from zoo.child_process import child_env
+from zoo.errors import warn
 from zoo.specs import ModelSpec
-
-
-def cache_dir() -> Path:
-    """zoo's cache folder: ZOO_CACHE_DIR, else $XDG_CACHE_HOME/zoo, else ~/.cache/zoo."""
-    if os.environ.get("ZOO_CACHE_DIR"):
-        return Path(os.environ["ZOO_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "zoo"
 
 
 @cache
@@ -68,18 +60,12 @@ def _read_cache(path: Path) -> dict[str, int]:
     data = read_cache(path, "parameters will be counted again")
     good = {k: v for k, v in data.items() if isinstance(v, int) and not isinstance(v, bool) and v >= 0}
     if len(good) != len(data):
-        warnings.warn(f"{path} held {len(data) - len(good)} damaged entries: they will be counted again", ZooWarning, 3)
+        warn(f"{path} held {len(data) - len(good)} damaged entries: they will be counted again", stacklevel=3)
     return good
 
 
 def _write_cache(path: Path, data: dict[str, int]) -> None:
     write_text(path, json.dumps(data, sort_keys=True))
-
-
-def child_env() -> dict[str, str]:
-    """The environment for a child interpreter that must find the same plugins, including those found on a path
-    added to sys.path at run time."""
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
 
 
 def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
@@ -98,16 +84,13 @@ def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
     return json.loads(proc.stdout)
 
 
-def param_counts(
-    specs: Iterable[ModelSpec], versions: dict[str, str | None]
-) -> tuple[dict[str, int | None], list[str]]:
-    """Counts by qualified name (None where a model failed to build), and warnings for those failures."""
+def param_counts(specs: Iterable[ModelSpec], versions: dict[str, str | None]) -> dict[str, int | None]:
+    """Counts by qualified name; None, with a ZooWarning saying why, where a model failed to build."""
     specs = list(specs)
     path = cache_dir() / "params.json"
     cached = _read_cache(path)
     keys = {s.qualified_name: cache_key(s, versions.get(s.plugin)) for s in specs}
     missing = [name for name, key in keys.items() if key not in cached]
-    problems: list[str] = []
     if missing:
         fresh = count_in_subprocess(missing)
         for name in missing:
@@ -115,10 +98,10 @@ def param_counts(
             if isinstance(value, int):
                 cached[keys[name]] = value
             else:
-                problems.append(f"cannot count the parameters of '{name}': {value}")
+                warn(f"cannot count the parameters of '{name}': {value}")
         if any(isinstance(fresh.get(n), int) for n in missing):
             try:
                 _write_cache(path, cached)
             except OSError as exc:
-                problems.append(f"cannot write the parameter cache {path}: {exc}")
-    return {name: cached.get(key) for name, key in keys.items()}, problems
+                warn(f"cannot write the parameter cache {path}: {exc}")
+    return {name: cached.get(key) for name, key in keys.items()}

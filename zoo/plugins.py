@@ -18,7 +18,7 @@ from typing import Any
 import pluggy
 
 from zoo import hookspecs
-from zoo.errors import PluginError
+from zoo.errors import PluginError, warn
 from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 ENTRY_POINT_GROUP = "zoo"
@@ -56,11 +56,10 @@ class PluginInfo:
 
 @dataclass
 class PluginSet:
-    """The result of discovery: the plugins in entry-point order, the manager, and warnings to show."""
+    """The result of discovery: the plugins in entry-point order and the manager."""
 
     plugins: list[PluginInfo]
     manager: pluggy.PluginManager
-    warnings: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> PluginInfo | None:
         return next((p for p in self.plugins if p.name == name), None)
@@ -169,10 +168,10 @@ def discover() -> PluginSet:
     _collect(result, by_name)
     for info in result.plugins:
         if not info.ok:
-            result.warnings.append(f"plugin '{info.name}' was skipped: {info.error}. Run 'zoo plugins' for details.")
+            warn(f"plugin '{info.name}' was skipped: {info.error}. Run 'zoo plugins' for details.")
     if allowed is not None:
         for name in sorted(allowed - matched):
-            result.warnings.append(f"ZOO_LOAD_PLUGINS names '{name}', which no installed plugin provides.")
+            warn(f"ZOO_LOAD_PLUGINS names '{name}', which no installed plugin provides.")
     if strict():
         broken = [p for p in result.plugins if not p.ok]
         if broken:
@@ -214,3 +213,4 @@ def add_commands(plugin_set: PluginSet, app: Any) -> None:
             _call(impl, app=app)
         except Exception as exc:
             info.fail(f"register_commands raised {_describe(exc)}")
+            warn(f"plugin '{info.name}' was skipped: {info.error}. Run 'zoo plugins' for details.")

@@ -47,7 +47,7 @@ class RichTqdm(_tqdm):
             _OPEN += 1
             self._task = _progress().add_task(self.desc or "", total=self.total, completed=self.n)
 
-    def display(self, *args: Any, **kwargs: Any) -> None:
+    def display(self, *_args: Any, **_kwargs: Any) -> None:
         if self._task is not None and _PROGRESS is not None:
             _PROGRESS.update(self._task, completed=self.n, total=self.total, description=self.desc or "")
 

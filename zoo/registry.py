@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Generic, TypeVar
 
 from zoo.catalog import WeightsEntry, load_catalog
-from zoo.errors import UnknownNameError, UsageError
+from zoo.errors import UnknownNameError, UsageError, warn
 from zoo.plugins import PluginSet, discover
 from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 BUILTIN_CATALOG = Path(__file__).with_name("registry.toml")
 Spec = TypeVar("Spec", ModelSpec, DatasetSpec, RecipeSpec)
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that orders the digits in a name as numbers: resnet18, resnet34, resnet50, resnet101."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name.lower()) if part)
 
 
 @dataclass
@@ -42,7 +49,8 @@ class Namespace(Generic[Spec]):
         return spec.name if len(self.by_short[spec.name]) == 1 else spec.qualified_name
 
     def names(self) -> list[str]:
-        return sorted({self.display_name(s) for s in self.by_qualified.values()} | set(self.by_qualified))
+        shown = {self.display_name(s) for s in self.by_qualified.values()}
+        return sorted(shown | set(self.by_qualified), key=natural_key)
 
     def get(self, name: str) -> Spec:
         if ":" in name:
@@ -75,7 +83,6 @@ class Registry:
 
     def __init__(self, plugin_set: PluginSet, catalogs: Iterable[tuple[str, object]] = ()) -> None:
         self.plugin_set = plugin_set
-        self.warnings: list[str] = list(plugin_set.warnings)
         self.models: Namespace[ModelSpec] = Namespace("model")
         self.datasets: Namespace[DatasetSpec] = Namespace("dataset")
         self.recipes: Namespace[RecipeSpec] = Namespace("recipe")
@@ -89,7 +96,7 @@ class Registry:
         for namespace in (self.models, self.datasets, self.recipes):
             for name, specs in sorted(namespace.clashes().items()):
                 plugins = " and ".join(f"'{s.plugin}'" for s in specs)
-                self.warnings.append(
+                warn(
                     f"{namespace.kind} '{name}' is registered by plugins {plugins}; "
                     f"use the qualified names ({', '.join(s.qualified_name for s in specs)})."
                 )
@@ -112,9 +119,7 @@ class Registry:
             for entry in load_catalog(source, origin):
                 previous = self.weights.get(entry.name)
                 if previous is not None:
-                    self.warnings.append(
-                        f"catalog entry '{entry.name}' from {entry.origin} overrides the one from {previous.origin}."
-                    )
+                    warn(f"catalog entry '{entry.name}' from {entry.origin} overrides the one from {previous.origin}.")
                 self.weights[entry.name] = entry
         # With plugins left out or broken, entries for their models are expected to dangle.
         quiet = os.environ.get("ZOO_LOAD_PLUGINS") is not None or any(not p.ok for p in self.plugin_set.plugins)
@@ -123,7 +128,7 @@ class Registry:
                 spec = self.models.get(entry.model)
             except UsageError as exc:
                 if not quiet:
-                    self.warnings.append(f"catalog entry '{entry.name}' ({entry.origin}) is skipped: {exc}")
+                    warn(f"catalog entry '{entry.name}' ({entry.origin}) is skipped: {exc}")
                 continue
             self._weights_by_model.setdefault(spec.qualified_name, []).append(entry)
 
@@ -178,7 +183,7 @@ class Registry:
             if pretrained is not None and bool(self.weights_for(spec)) != pretrained:
                 continue
             found.append(spec)
-        return sorted(found, key=lambda s: (self.models.display_name(s), s.plugin))
+        return sorted(found, key=lambda s: (natural_key(self.models.display_name(s)), s.plugin))
 
     def recipes_for(self, spec: ModelSpec) -> list[RecipeSpec]:
         return [r for r in self.recipes.by_qualified.values() if recipe_trains(r, spec)]
@@ -186,3 +191,15 @@ class Registry:
     def datasets_for(self, spec: ModelSpec) -> list[DatasetSpec]:
         """The dataset adapters of the model's task."""
         return [d for d in self.datasets.by_qualified.values() if d.task == spec.task]
+
+
+@cache
+def get_registry() -> Registry:
+    """The registry for this process, loaded on first use (plugins, registry.toml, ZOO_REGISTRY)."""
+    return Registry.load()
+
+
+def reload() -> Registry:
+    """Forget the loaded registry (after installing a plugin or changing ZOO_* variables) and load it again."""
+    get_registry.cache_clear()
+    return get_registry()

@@ -1,4 +1,9 @@
-"""Run folders: model.safetensors + config.json + metrics.json, as training writes them and publish reads them."""
+"""Run folders: the one module that writes and reads them (as hub_mixin's save_pretrained/from_pretrained do).
+
+A run folder holds model.safetensors, config.json, metrics.json and metrics.jsonl (written by `write_run` when
+training ends), train.log, checkpoints/last.pt, and the launcher's files while a distributed job runs. Training,
+`zoo eval`/`zoo predict`, publish and the pull path all name these files through this module.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +17,13 @@ from typing import Any
 from zoo import atomic
 from zoo.errors import UsageError
 
-WEIGHTS, CONFIG, METRICS = "model.safetensors", "config.json", "metrics.json"
+WEIGHTS, CONFIG, METRICS, HISTORY = "model.safetensors", "config.json", "metrics.json", "metrics.jsonl"
+LOG = "train.log"
+CHECKPOINT = Path("checkpoints") / "last.pt"
+# The launcher's files while torchrun runs a job: the job, rank 0's result, each failing rank's error.
+JOB, RESULT, ERROR_PREFIX = ".job.json", ".result.json", ".error-rank"
 # What `zoo train` writes into a run folder; anything else there belongs to the user.
-RUN_FILES = frozenset(
-    {WEIGHTS, CONFIG, METRICS, "metrics.jsonl", "train.log", "checkpoints", ".job.json", ".result.json"}
-)
+RUN_FILES = frozenset({WEIGHTS, CONFIG, METRICS, HISTORY, LOG, CHECKPOINT.parts[0], JOB, RESULT})
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,15 @@ class Run:
 def is_zoo_config(config: Any) -> bool:
     """A config.json zoo wrote: it names zoo's version and the model."""
     return isinstance(config, dict) and "zoo_version" in config and isinstance(config.get("model"), str)
+
+
+def error_file(folder: Path, rank: int) -> Path:
+    """Where rank `rank` of a distributed job records its failure for the launcher."""
+    return folder / f"{ERROR_PREFIX}{rank}.json"
+
+
+def error_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"{ERROR_PREFIX}*.json")) if folder.is_dir() else []
 
 
 def read_json(path: Path, what: str) -> Any:
@@ -56,6 +72,15 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(config.get("recipe"), str) or not config["recipe"]:
         raise UsageError(f"{folder / CONFIG} names no recipe, so zoo cannot tell how to evaluate or predict")
     return config
+
+
+def read_repo_config(folder: Path) -> Any:
+    """A pulled repository's config.json as parsed JSON, or None when it has none or it does not parse (a repo of
+    another library, whose catalog converter decides what it means)."""
+    try:
+        return json.loads((folder / CONFIG).read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
 
 
 def _check_config(folder: Path, config: Any) -> None:
@@ -96,7 +121,7 @@ def check_out_folder(folder: Path) -> None:
         raise UsageError(f"--out {folder} is a file: name a new folder, or the folder of a zoo run to --resume")
     if not folder.is_dir():
         return
-    names = {p.name for p in folder.iterdir() if not p.name.startswith((atomic.PREFIX, ".error-rank"))}
+    names = {p.name for p in folder.iterdir() if not p.name.startswith((atomic.PREFIX, ERROR_PREFIX))}
     foreign = sorted(names - RUN_FILES)
     config = folder / CONFIG
     if not foreign and CONFIG in names:
@@ -106,8 +131,8 @@ def check_out_folder(folder: Path) -> None:
             ours = False
         if not ours:
             foreign = [CONFIG]
-    elif not foreign and names & {METRICS, "metrics.jsonl"}:
-        foreign = sorted(names & {METRICS, "metrics.jsonl"})  # results without a zoo config are not ours
+    elif not foreign and names & {METRICS, HISTORY}:
+        foreign = sorted(names & {METRICS, HISTORY})  # results without a zoo config are not ours
     if foreign:
         shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise UsageError(
@@ -118,11 +143,11 @@ def check_out_folder(folder: Path) -> None:
 
 def discard_unfinished(folder: Path, existed: bool) -> None:
     """After a run failed before writing anything: remove the launcher's files, and the folder if zoo made it."""
-    for name in (".job.json", ".result.json"):
+    for name in (JOB, RESULT):
         (folder / name).unlink(missing_ok=True)
-    for error in folder.glob(".error-rank*") if folder.is_dir() else []:
+    for error in error_files(folder):
         error.unlink(missing_ok=True)
-    log = folder / "train.log"
+    log = folder / LOG
     if log.is_file() and log.stat().st_size == 0:
         log.unlink()
     if not existed and folder.is_dir() and not any(folder.iterdir()):
@@ -132,6 +157,34 @@ def discard_unfinished(folder: Path, existed: bool) -> None:
 def write_json(path: Path, data: Any) -> Path:
     """Write JSON atomically (temporary file, then rename)."""
     return atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def check_fresh(folder: Path, resume: bool) -> None:
+    """Refuse to resume where there is no checkpoint, and to start a run over one that exists."""
+    checkpoint = folder / CHECKPOINT
+    if resume and not checkpoint.is_file():
+        raise UsageError(f"nothing to resume: {checkpoint} does not exist. Drop --resume to start a new run.")
+    if not resume and (checkpoint.is_file() or (folder / WEIGHTS).is_file()):
+        raise UsageError(f"{folder} already holds a run: pass --resume to continue it, or another --out.")
+
+
+def write_run(
+    folder: Path, model: Any, config: dict[str, Any], metrics: dict[str, float], history: list[dict[str, Any]]
+) -> None:
+    """The finished run: weights, config.json, the final metrics and one line of metrics per epoch, each atomic."""
+    from zoo.weights import save
+
+    save(model, folder / WEIGHTS)
+    write_json(folder / CONFIG, config)
+    write_json(folder / METRICS, metrics)
+    atomic.write_text(folder / HISTORY, "".join(json.dumps(row) + "\n" for row in history))
+
+
+def read_weights(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """A run folder's state dict (from its safetensors file)."""
+    from zoo.weights import read_state_dict
+
+    return read_state_dict(Path(folder) / WEIGHTS)
 
 
 def run_config(

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zoo.child_process import child_env
 from zoo.errors import UsageError
-from zoo.params import child_env
 
 # Settings for the training check: one short epoch on the CPU, no download, no pretrained start.
 TRAIN_FLAGS = {"epochs": 1, "batch_size": 4, "device": "cpu", "precision": "fp32"}
@@ -224,7 +224,7 @@ def _listed_params(registry: Any, specs: list[Any]) -> dict[str, int | None]:
     """What `zoo list` shows: counts from the meta device, cached (None where a model failed to build)."""
     from zoo.params import param_counts
 
-    return param_counts(specs, {p.name: p.version for p in registry.plugin_set.plugins})[0]
+    return param_counts(specs, {p.name: p.version for p in registry.plugin_set.plugins})
 
 
 def _params(listed: int | None, model: Any) -> None:
@@ -264,7 +264,7 @@ def _recipe(registry: Any, rspec: Any, mspec: Any, data_dir: Path | None) -> Any
 
 
 def _first_batch(recipe: Any, data: Any) -> Any:
-    from zoo.engine.trainer import eval_loader
+    from zoo.engine.evaluation import eval_loader
 
     split = data.val if data.val is not None else data.train
     if len(split) == 0:
@@ -277,7 +277,7 @@ def _outputs(recipe: Any, model: Any, batch: Any) -> list[Any]:
     import torch
 
     captured: list[Any] = []
-    handle = model.register_forward_hook(lambda module, args, output: captured.append(output))
+    handle = model.register_forward_hook(lambda _module, _args, output: captured.append(output))
     try:
         with torch.no_grad():
             values = recipe.metrics(model.eval(), batch)
@@ -414,7 +414,7 @@ def _recipe_checks(runner: _Runner, registry: Any, rspec: Any) -> None:
 
 def check_plugin(name: str, work_dir: str | os.PathLike[str] | None = None) -> Report:
     """Run every check on the installed plugin `name` (its entry-point name); return the report."""
-    from zoo.api import get_registry
+    from zoo.registry import get_registry
 
     registry = get_registry()
     info = registry.plugin_set.get(name)

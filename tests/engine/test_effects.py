@@ -23,7 +23,7 @@ class Probe(Recipe):
         x = torch.ones(8, 1)
         return Data(TensorDataset(x), TensorDataset(x), info={"labels": []})
 
-    def build_model(self, args):
+    def build_model(self, args):  # noqa: ARG002 - the Recipe method's signature
         model = torch.nn.Linear(1, 1, bias=False)
         torch.nn.init.constant_(model.weight, 1.0)
         return model
@@ -42,7 +42,7 @@ class Probe(Recipe):
 def fit(tmp_path, **sets) -> tuple[dict, list]:
     Probe.seen = []
     config = build_config({"epochs": 1, "batch_size": 2, "optimizer": "sgd", "momentum": 0.0, "lr": 0.1}, {}, sets)
-    recipe = Probe(config, model=None, dataset=None, data_dir=None)
+    recipe = Probe(config, model_spec=None, dataset_spec=None, data_dir=None)
     info = RunInfo("probe", "probe", "ones", "test", None, "test", {})
     Trainer(recipe, info, tmp_path / "run", quiet=True).fit()
     return load_file(tmp_path / "run" / "model.safetensors"), Probe.seen

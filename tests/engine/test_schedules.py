@@ -9,7 +9,7 @@ from zoo.engine.recipe import Recipe
 
 def lrs(scheduler: str, steps_per_epoch: int, epochs: int = 1, **sets) -> list[float]:
     config = build_config({"epochs": epochs, "scheduler": scheduler, "optimizer": "sgd"}, {}, sets)
-    recipe = Recipe(config, model=None, dataset=None, data_dir=None)
+    recipe = Recipe(config, model_spec=None, dataset_spec=None, data_dir=None)
     model = torch.nn.Linear(2, 1)
     optimizer, scheduler_ = recipe.configure_optimizers(model, steps_per_epoch)
     seen = []

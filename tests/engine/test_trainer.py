@@ -22,7 +22,8 @@ def fit(tmp_path, name="run", **kwargs):
     return train("tiny_mlp", out=tmp_path / name, quiet=True, sets=sets, **kwargs)
 
 
-def test_run_folder(tiny, tmp_path):
+@pytest.mark.usefixtures("tiny")
+def test_run_folder(tmp_path):
     result = fit(tmp_path)
     run = tmp_path / "run"
     assert {"model.safetensors", "config.json", "metrics.json", "metrics.jsonl", "train.log"} <= {
@@ -42,7 +43,8 @@ def test_run_folder(tiny, tmp_path):
     assert zoo.publish(run, "me/tiny", hub=tmp_path / "hub", dry_run=True).files
 
 
-def test_resume_at_an_epoch_boundary_is_exact(tiny, tmp_path):
+@pytest.mark.usefixtures("tiny")
+def test_resume_at_an_epoch_boundary_is_exact(tmp_path):
     fit(tmp_path, "straight", epochs=3)
     fit(tmp_path, "split", epochs=2)
     fit(tmp_path, "split", epochs=3, resume=True)
@@ -50,7 +52,8 @@ def test_resume_at_an_epoch_boundary_is_exact(tiny, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_grad_accumulation_ema_and_best_metric(tiny, tmp_path):
+@pytest.mark.usefixtures("tiny")
+def test_grad_accumulation_ema_and_best_metric(tmp_path):
     accum = fit(tmp_path, "accum", epochs=1, sets={"grad_accum": "2"})
     history = json.loads((tmp_path / "accum" / "metrics.jsonl").read_text().splitlines()[0])
     assert history["steps"] == 22 and accum["metrics"]["accuracy"] > 0.5
@@ -72,18 +75,21 @@ def test_grad_accumulation_ema_and_best_metric(tiny, tmp_path):
         {"optimizer": "adam", "weight_decay": "0.01", "label_smoothing": "0.1"},
     ],
 )
-def test_settings_train_to_finite_metrics(tiny, tmp_path, sets):
+@pytest.mark.usefixtures("tiny")
+def test_settings_train_to_finite_metrics(tmp_path, sets):
     result = fit(tmp_path, epochs=1, sets=sets)
     assert 0.3 < result["metrics"]["accuracy"] <= 1 and result["metrics"]["loss"] == result["metrics"]["loss"]
 
 
-def test_early_stopping(tiny, tmp_path):
+@pytest.mark.usefixtures("tiny")
+def test_early_stopping(tmp_path):
     result = fit(tmp_path, epochs=30, lr=2.0, sets={"best_metric": "-loss", "patience": "1"})
     rows = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     assert len(rows) < 30 and result["epochs"] == len(rows)
 
 
-def test_refusals_before_any_work(tiny, tmp_path):
+@pytest.mark.usefixtures("tiny")
+def test_refusals_before_any_work(tmp_path):
     missing, message = ("mps", "MPS backend") if torch.cuda.is_available() else ("cuda", "no CUDA GPU")
     with pytest.raises(UsageError, match=message):
         fit(tmp_path, device=missing)

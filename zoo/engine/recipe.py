@@ -7,27 +7,40 @@ owns devices, precision, the loop, checkpoints, distribution and the run folder;
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zoo.engine.config import TrainConfig
+
+if TYPE_CHECKING:  # for the annotations only: importing a recipe module must not import torch
+    import torch
+    from torch import nn
+
+    from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+
+#: a batch as the loader yields it: tensors, or tuples, lists and dicts of them
+Batch = Any
 
 
 @dataclass
 class Data:
-    """Datasets for one run. `info` goes into the run's config.json: labels, preprocessing, fingerprint.
+    """What a dataset adapter returns: the datasets of one run and what the run folder records about them."""
 
-    A dataset with a `lengths` attribute (one int per sample) is batched by length (speech), so padding stays small.
-    """
-
+    #: a map-style torch Dataset (len and getitem); one with a `lengths` attribute (an int per sample) is batched
+    #: by length, as speech is, so padding stays small
     train: Any
+    #: the validation split; None evaluates on `train`
     val: Any | None = None
+    #: recorded in the run's config.json: labels, preprocessing, a `fingerprint` of the data (checked on --resume),
+    #: `warnings` to show the user
     info: dict[str, Any] = field(default_factory=dict)
-    collate: Any = None
+    #: the DataLoader's collate_fn; None for torch's default
+    collate: Callable[[list[Any]], Batch] | None = None
 
 
-def tri_stage(total: int, ratios: str, initial: float = 0.01, final: float = 0.05) -> Any:
+def tri_stage(total: int, ratios: str, initial: float = 0.01, final: float = 0.05) -> Callable[[int], float]:
     """The lr factor of the tri-stage schedule (wav2vec 2.0, fairseq): a linear warmup from `initial`, a hold at
     the peak, then an exponential decay to `final`; `ratios` "0.1,0.4,0.5" are the stages' shares of the steps."""
     warm, hold, _ = (float(r) for r in ratios.split(","))
@@ -53,13 +66,21 @@ class Recipe:
     find_unused_parameters = False
 
     def __init__(
-        self, config: TrainConfig, *, model: Any, dataset: Any, data_dir: Path | None, recipe: Any = None
+        self,
+        config: TrainConfig,
+        *,
+        model_spec: ModelSpec,
+        dataset_spec: DatasetSpec,
+        data_dir: Path | None,
+        recipe_spec: RecipeSpec | None = None,
     ) -> None:
+        #: the run's settings: the engine's fields and the recipe's own `options`
         self.config = config
-        self.model_spec = model
-        self.dataset_spec = dataset
+        self.model_spec = model_spec
+        self.dataset_spec = dataset_spec
+        #: --data-dir, None for the adapter's default
         self.data_dir = data_dir
-        self.spec = recipe
+        self.recipe_spec = recipe_spec
         #: optimizer steps taken so far; the engine sets it before each training batch (exact after --resume)
         self.global_step = 0
         #: the run's config.json (labels, preprocessing, model_args) when evaluating or predicting; None in training
@@ -80,25 +101,25 @@ class Recipe:
         """The dataset adapter's output for `data_dir`."""
         return self.dataset_spec.build(data_dir=self.data_dir)
 
-    def model_args(self, data: Data) -> dict[str, Any]:
+    def model_args(self, data: Data) -> dict[str, Any]:  # noqa: ARG002 - for subclasses
         """Arguments that depend on the data (e.g. the number of classes); recorded in config.json."""
         return {}
 
-    def build_model(self, args: dict[str, Any]) -> Any:
+    def build_model(self, args: dict[str, Any]) -> nn.Module:
         """The model to train (a fine-tuning recipe starts it from pretrained weights here)."""
         return self.model_spec.build(**args)
 
-    def inference_model(self, args: dict[str, Any]) -> Any:
+    def inference_model(self, args: dict[str, Any]) -> nn.Module:
         """The bare architecture a run's saved weights load into: no pretrained start, no download."""
         return self.model_spec.build(**args)
 
     # Training ---------------------------------------------------------------------------------------------
 
-    def loss(self, model: Any, batch: Any) -> Any:
+    def loss(self, model: nn.Module, batch: Batch) -> torch.Tensor:
         """The training loss of one batch (already on the device)."""
         raise NotImplementedError
 
-    def metrics(self, model: Any, batch: Any) -> dict[str, tuple[float, float]]:
+    def metrics(self, model: nn.Module, batch: Batch) -> dict[str, tuple[float, float]]:
         """Per batch: metric -> (numerator, denominator); the engine sums both over batches and ranks."""
         raise NotImplementedError
 
@@ -106,7 +127,7 @@ class Recipe:
         """Turn the summed ratios into the reported metrics (e.g. rmse = sqrt(mse))."""
         return values
 
-    def to_device(self, batch: Any, device: Any) -> Any:
+    def to_device(self, batch: Batch, device: torch.device | str) -> Batch:
         import torch
 
         if isinstance(batch, torch.Tensor):
@@ -117,12 +138,14 @@ class Recipe:
             return {k: self.to_device(v, device) for k, v in batch.items()}
         return batch
 
-    def configure_optimizers(self, model: Any, steps_per_epoch: int) -> tuple[Any, Any]:
+    def configure_optimizers(
+        self, model: nn.Module, steps_per_epoch: int
+    ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
         """The optimizer and a per-step scheduler (or None), from the settings."""
         optimizer = self.make_optimizer([p for p in model.parameters() if p.requires_grad])
         return optimizer, self.make_scheduler(optimizer, steps_per_epoch)
 
-    def make_optimizer(self, params: Any) -> Any:
+    def make_optimizer(self, params: Iterable[Any]) -> torch.optim.Optimizer:
         """SGD, Adam or AdamW over parameters or parameter groups (groups may set their own lr)."""
         import torch
 
@@ -135,7 +158,9 @@ class Recipe:
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
-    def make_scheduler(self, optimizer: Any, steps_per_epoch: int) -> Any:
+    def make_scheduler(
+        self, optimizer: torch.optim.Optimizer, steps_per_epoch: int
+    ) -> torch.optim.lr_scheduler.LRScheduler | None:
         """OneCycle, linear warmup then cosine, or tri-stage, stepped every optimizer step; None for "none"."""
         import torch
 
@@ -164,6 +189,6 @@ class Recipe:
 
     # Inference --------------------------------------------------------------------------------------------
 
-    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+    def predict(self, model: nn.Module, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
         """One output per input: top-k classes, a transcript, or items; rendered by the plugin's task."""
         raise NotImplementedError(f"the recipe {type(self).__name__} does not predict")

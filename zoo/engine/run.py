@@ -9,7 +9,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from zoo import runs
+from zoo.atomic import write_text
 from zoo.errors import UsageError, ZooError
+from zoo.pretrained import load_pretrained
+from zoo.registry import get_registry, recipe_trains
 from zoo.runs import check_out_folder, discard_unfinished, read_config
 
 DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
@@ -17,9 +21,6 @@ DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
 
 def resolve(model: str, recipe: str | None = None, dataset: str | None = None) -> tuple[Any, Any, Any]:
     """The model, recipe and dataset specs for a training job; the recipe defaults to the model's own."""
-    from zoo.api import get_registry
-    from zoo.registry import recipe_trains
-
     registry = get_registry()
     mspec = registry.model(model)
     if recipe is not None:
@@ -66,7 +67,7 @@ def recipe_class(rspec: Any) -> Any:
 
 
 def make_recipe(rspec: Any, mspec: Any, dspec: Any, config: Any, data_dir: Path | None) -> Any:
-    return recipe_class(rspec)(config, model=mspec, dataset=dspec, data_dir=data_dir, recipe=rspec)
+    return recipe_class(rspec)(config, model_spec=mspec, dataset_spec=dspec, data_dir=data_dir, recipe_spec=rspec)
 
 
 def _device_kind(requested: str | None) -> str:
@@ -116,7 +117,7 @@ def train(
     rdzv_endpoint: str | None = None,
 ) -> dict[str, Any]:
     """Train `model` with its recipe into a run folder; returns the `zoo train --json` summary."""
-    from zoo.engine.trainer import Dist, choose_device, choose_precision
+    from zoo.engine.device import Dist, choose_device, choose_precision
 
     mspec, rspec, dspec = resolve(model, recipe, dataset)
     flags = {
@@ -178,7 +179,6 @@ def _check_processes(nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str
 
 def run_job(job: dict[str, Any], dist: Any) -> dict[str, Any]:
     """Train one job in this process (rank `dist.rank` of a distributed job, or alone)."""
-    from zoo.api import get_registry
     from zoo.engine.trainer import RunInfo, Trainer
 
     mspec, rspec, dspec = resolve(job["model"], job["recipe"], job["dataset"])
@@ -202,11 +202,10 @@ def _launch(job: dict[str, Any], nproc: int, nnodes: int, node_rank: int, rdzv: 
     """Run the job under torchrun (torch.distributed.run): one process per device, DDP inside."""
     out = Path(job["out"])
     out.mkdir(parents=True, exist_ok=True)
-    job_file = out / ".job.json"
-    job_file.write_text(json.dumps(job), encoding="utf-8")
-    result_file = out / ".result.json"
+    job_file = write_text(out / runs.JOB, json.dumps(job))
+    result_file = out / runs.RESULT
     result_file.unlink(missing_ok=True)
-    for stale in out.glob(".error-rank*.json"):
+    for stale in runs.error_files(out):
         stale.unlink()
     command = [sys.executable, "-m", "zoo.engine.torchrun", f"--nproc-per-node={nproc}"]
     if nnodes > 1:
@@ -215,7 +214,7 @@ def _launch(job: dict[str, Any], nproc: int, nnodes: int, node_rank: int, rdzv: 
         command += ["--standalone"]
     env = dict(os.environ)
     env.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // nproc)))
-    env["ZOO_TORCHRUN_LOG"] = str(out / "train.log")
+    env["ZOO_TORCHRUN_LOG"] = str(out / runs.LOG)
     proc = subprocess.run([*command, "-m", "zoo.engine.worker", str(job_file)], env=env, check=False)
     if proc.returncode != 0:
         raise _first_failure(out, proc.returncode)
@@ -227,12 +226,12 @@ def _launch(job: dict[str, Any], nproc: int, nnodes: int, node_rank: int, rdzv: 
 def _first_failure(out: Path, returncode: int) -> ZooError:
     """The error of the rank that failed first (the others usually fail because it did), with the log's path."""
     errors = []
-    for path in out.glob(".error-rank*.json"):
+    for path in runs.error_files(out):
         try:
             errors.append(json.loads(path.read_text("utf-8")))
         except (OSError, ValueError):
             continue
-    log = out / "train.log"
+    log = out / runs.LOG
     if not errors:
         return ZooError(f"distributed training failed (torchrun exit {returncode}); see {log}")
     first = min(errors, key=lambda e: e.get("time", 0))
@@ -254,9 +253,7 @@ def load_for_inference(
     allow_pickle: bool = False,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """(recipe, model, run config) for a run folder or a pretrained model name."""
-    import zoo
-    from zoo.api import get_registry
-    from zoo.weights import load_into, read_state_dict
+    from zoo.weights import load_into
 
     registry = get_registry()
     flags = {"device": device}
@@ -268,18 +265,18 @@ def load_for_inference(
             model = recipe.inference_model(config.get("model_args", {}))
         except (TypeError, ValueError) as exc:  # model_args that a damaged or edited config.json holds
             raise UsageError(
-                f"{Path(target) / 'config.json'}: its model_args do not build {mspec.name} ({exc}). "
+                f"{Path(target) / runs.CONFIG}: its model_args do not build {mspec.name} ({exc}). "
                 "Restore the file 'zoo train' wrote."
             ) from None
-        load_into(model, read_state_dict(Path(target) / "model.safetensors"), f"{mspec.name} ({target})")
+        load_into(model, runs.read_weights(target), f"{mspec.name} ({target})")
     else:
-        model, config = zoo.load_pretrained(target, hub=hub, allow_pickle=allow_pickle)
+        model, config = load_pretrained(target, hub=hub, allow_pickle=allow_pickle)
         mspec, rspec, dspec = resolve(
             registry.model(config["model"]).qualified_name, config.get("recipe"), dataset or _dataset_of(config)
         )
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
         config = {"recipe": rspec.name, **config}
-    from zoo.engine.trainer import Dist, choose_device
+    from zoo.engine.device import Dist, choose_device
 
     recipe.run_config = config
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), config
@@ -299,7 +296,7 @@ def evaluate(
     hub: str | None = None,
 ) -> dict[str, Any]:
     """`zoo eval`: the recipe's metrics for a run folder or pretrained model on a dataset's validation split."""
-    from zoo.engine.trainer import eval_loader, evaluate_model
+    from zoo.engine.evaluation import eval_loader, evaluate_model
 
     recipe, model, _ = load_for_inference(target, dataset, data_dir, device, hub)
     data = recipe.build_data()
@@ -327,7 +324,7 @@ def predict(
         outputs = recipe.predict(model, list(inputs), top, config)
     if len(outputs) != len(inputs):
         raise ZooError(
-            f"recipe '{recipe.spec.qualified_name}' returned {len(outputs)} outputs for {len(inputs)} inputs: "
+            f"recipe '{recipe.recipe_spec.qualified_name}' returned {len(outputs)} outputs for {len(inputs)} inputs: "
             "its predict must return one per input (report this to the plugin's authors)"
         )
     return [{"input": i, "output": o} for i, o in zip(inputs, outputs, strict=True)]

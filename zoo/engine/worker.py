@@ -13,15 +13,17 @@ import time
 import traceback
 from pathlib import Path
 
+from zoo import runs
 from zoo.atomic import write_text
+from zoo.errors import shown_once
 
 
 def report(out: Path, rank: int, message: str, exit_code: int, trace: str | None) -> None:
     """Record this rank's failure for the launching process (and its traceback in the run's log)."""
     error = {"rank": rank, "message": message, "exit_code": exit_code, "time": time.time()}
-    write_text(out / f".error-rank{rank}.json", json.dumps(error))  # whole, or not at all: the launcher reads it
+    write_text(runs.error_file(out, rank), json.dumps(error))  # whole, or not at all: the launcher reads it
     if trace:
-        with open(out / "train.log", "a", encoding="utf-8") as log:
+        with open(out / runs.LOG, "a", encoding="utf-8") as log:
             log.write(f"rank {rank} failed:\n{trace}")
         if os.environ.get("ZOO_DEBUG", "").strip() not in ("", "0"):
             sys.stderr.write(trace)
@@ -31,8 +33,8 @@ def main() -> None:
     import torch
     import torch.distributed as tdist
 
+    from zoo.engine.device import Dist
     from zoo.engine.run import run_job
-    from zoo.engine.trainer import Dist
     from zoo.errors import ZooError
 
     job = json.loads(Path(sys.argv[1]).read_text("utf-8"))
@@ -46,7 +48,7 @@ def main() -> None:
     try:
         result = run_job(job, dist)
         if dist.main:
-            write_text(out / ".result.json", json.dumps(result))
+            write_text(out / runs.RESULT, json.dumps(result))
         # Every rank leaves together: a rank tearing gloo down while another still works can abort the process.
         tdist.barrier()
     except ZooError as exc:
@@ -60,4 +62,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with shown_once():
+        main()

@@ -4,8 +4,7 @@ import json
 import pickle
 
 from PIL import Image
-from test_cli import assert_clean_error
-from zoo_fixtures import write_image_folder
+from zoo_fixtures import assert_clean_error, write_image_folder
 
 import zoo
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zoo
-from zoo.specs import ModelSpec, RecipeSpec
+from zoo.plugin import ModelSpec, RecipeSpec, hookimpl
 
 
-@zoo.hookimpl
+@hookimpl
 def register_models(register) -> None:
     register(
         ModelSpec(
@@ -21,7 +20,7 @@ def register_models(register) -> None:
     )
 
 
-@zoo.hookimpl
+@hookimpl
 def register_recipes(register) -> None:
     from zoo_cnn.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS, LIMITS
 

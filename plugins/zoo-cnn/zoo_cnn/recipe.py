@@ -7,7 +7,7 @@ from typing import Any
 
 from zoo_images.classify import ImageClassificationRecipe
 
-from zoo.engine import Data
+from zoo.plugin import Data
 
 
 class CNNRecipe(ImageClassificationRecipe):

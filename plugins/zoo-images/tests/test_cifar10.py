@@ -71,7 +71,7 @@ def test_pixels_and_labels_match_torchvisions_reader(tmp_path, monkeypatch):
     (root / "batches.meta").write_bytes(python2_pickle({b"label_names": names}))
 
     # torchvision checks the md5 sums of the real files, which these are not; its reading is untouched.
-    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *args, **kwargs: True)
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *_args, **_kwargs: True)
 
     data = load(tmp_path)
     for split, tensors in ((True, data.train.tensors), (False, data.val.tensors)):

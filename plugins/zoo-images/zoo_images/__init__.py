@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import zoo
-from zoo.specs import DatasetSpec
+from zoo.plugin import DatasetSpec, hookimpl
 
 TASK = "image-classification"
 
 
-@zoo.hookimpl
+@hookimpl
 def register_datasets(register) -> None:
     register(
         DatasetSpec(

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.errors import UsageError, ZooError
+from zoo.plugin import UsageError, ZooError
 from zoo_images.common import image_data, require_dir
 
 FOLDER = "cifar-10-batches-py"

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zoo.engine import Data, Recipe
+from zoo.plugin import Data, Recipe
 from zoo_images.augment import normalize, random_crop_flip
 from zoo_images.common import load_image, read_rgb
 

@@ -10,8 +10,7 @@ from typing import Any
 import torch
 from torch.utils.data import TensorDataset
 
-from zoo.engine import Data
-from zoo.errors import UsageError, ZooError
+from zoo.plugin import Data, UsageError, ZooError
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 

@@ -12,7 +12,7 @@ from zoo_images.common import channel_stats, image_data
 VAL = 360  # a fixed 80/20 split
 
 
-def load(data_dir: Path | None = None, download: bool = False, size: int = 32, **_: Any):
+def load(data_dir: Path | None = None, download: bool = False, size: int = 32, **_: Any):  # noqa: ARG001
     """Digits 0-9 as uint8 3 x size x size images; the same split every time."""
     from sklearn.datasets import load_digits
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from zoo.errors import UsageError, ZooError
+from zoo.plugin import UsageError, ZooError
 from zoo_images.common import ImageTooLarge, channel_stats, image_data, load_image, require_dir
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
@@ -55,7 +55,7 @@ def _scan(root: Path, classes: list[str], size: int, warnings: list[str]) -> tup
 
 def load(
     data_dir: Path | None = None,
-    download: bool = False,
+    download: bool = False,  # noqa: ARG001 - every image adapter takes it; a folder has nothing to download
     size: int = 32,
     val_split: float = 0.2,
     seed: int = 0,

@@ -2,7 +2,7 @@
 
 import json
 
-from test_cli import assert_clean_error
+from zoo_fixtures import assert_clean_error
 
 
 def test_mf_reaches_rmse_091_and_recommends_unseen_titled_items(run_zoo, tmp_path):

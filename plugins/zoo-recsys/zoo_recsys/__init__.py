@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import zoo
-from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+from zoo.plugin import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
 
 # Sized for MovieLens-100K by default; training sizes them to the dataset's users and items.
 ML100K = {"num_users": 943, "num_items": 1682}
 
 
-@zoo.hookimpl
+@hookimpl
 def register_models(register) -> None:
     register(
         ModelSpec(
@@ -33,7 +32,7 @@ def register_models(register) -> None:
     )
 
 
-@zoo.hookimpl
+@hookimpl
 def register_datasets(register) -> None:
     register(
         DatasetSpec(
@@ -57,7 +56,7 @@ def register_datasets(register) -> None:
     )
 
 
-@zoo.hookimpl
+@hookimpl
 def register_recipes(register) -> None:
     from zoo_recsys.recipe_defaults import MF_CPU, MF_GPU, MF_LIMITS, NCF_CPU, NCF_GPU, NCF_LIMITS
 

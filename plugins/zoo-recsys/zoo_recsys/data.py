@@ -18,8 +18,7 @@ from typing import Any
 import torch
 from torch.utils.data import TensorDataset
 
-from zoo.engine import Data
-from zoo.errors import UsageError
+from zoo.plugin import Data, UsageError
 from zoo_recsys.ratings import Ratings, read_movielens, read_table
 
 NEGATIVES = 99
@@ -34,7 +33,7 @@ def bundled_ml100k() -> Path | None:
     return folder if (folder / "ml-100k.inter").is_file() else None
 
 
-def _split(r: Ratings, split: str, val_split: float, seed: int, name: str) -> Data:
+def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:
     user_ids = list(dict.fromkeys(r.users))
     item_ids = list(dict.fromkeys(r.items))
     uindex = {u: i for i, u in enumerate(user_ids)}
@@ -122,7 +121,7 @@ def movielens(
         )
     if not folder.exists():
         raise UsageError(f"--data-dir {folder} does not exist")
-    return _split(read_movielens(folder, (rating_min, rating_max)), split, val_split, seed, "movielens")
+    return _split(read_movielens(folder, (rating_min, rating_max)), split, val_split, seed)
 
 
 def ratings_csv(
@@ -161,4 +160,4 @@ def ratings_csv(
     if "timestamp" in mapping and mapping["timestamp"] not in header and columns.endswith("timestamp=timestamp"):
         del mapping["timestamp"]  # the default mapping's timestamp is optional
     ratings = read_table(path, delimiter, mapping, True, rating_range=(rating_min, rating_max))
-    return _split(ratings, split, val_split, seed, "ratings-csv")
+    return _split(ratings, split, val_split, seed)

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from zoo.errors import UsageError
+from zoo.plugin import UsageError
 
 
 @dataclass

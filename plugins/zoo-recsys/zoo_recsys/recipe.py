@@ -9,8 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zoo.engine import Data, Recipe
-from zoo.errors import UsageError
+from zoo.plugin import Data, Recipe, UsageError
 
 
 def mlp_layers(text: str) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from zoo.specs import Sample
+from zoo.plugin import Sample
 
 # Every one of the 150 items is rated by someone, and each user leaves 138 unseen: leave-one-out evaluation ranks
 # each held-out item against 99 of those.

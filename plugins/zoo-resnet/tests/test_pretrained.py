@@ -7,7 +7,7 @@ import torch
 import torchvision
 from PIL import Image
 from safetensors.torch import save_file
-from test_cli import assert_clean_error
+from zoo_fixtures import assert_clean_error
 from zoo_resnet.recipe import imagenet_categories
 
 import zoo
@@ -59,7 +59,8 @@ def test_predict_prints_five_imagenet_classes(run_zoo, olah, timm_resnet18, phot
     assert row["output"][0]["label"] in human.stdout
 
 
-def test_grey_and_cmyk_photos_are_converted_and_truncated_jpegs_refused(run_zoo, olah, timm_resnet18, tmp_path):
+@pytest.mark.usefixtures("timm_resnet18")
+def test_grey_and_cmyk_photos_are_converted_and_truncated_jpegs_refused(run_zoo, olah, tmp_path):
     grey, cmyk, cut = tmp_path / "grey.png", tmp_path / "cmyk.jpg", tmp_path / "cut.jpg"
     Image.new("L", (120, 90), 128).save(grey)
     Image.new("RGB", (90, 120), (10, 200, 30)).convert("CMYK").save(cmyk)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import zoo
-from zoo.specs import ModelSpec, RecipeSpec
+from zoo.plugin import ModelSpec, RecipeSpec, hookimpl
 
 DEPTHS = (18, 34, 50, 101, 152)
 
 
-@zoo.hookimpl
+@hookimpl
 def register_models(register) -> None:
     for depth in DEPTHS:
         register(
@@ -24,7 +23,7 @@ def register_models(register) -> None:
         )
 
 
-@zoo.hookimpl
+@hookimpl
 def register_recipes(register) -> None:
     from zoo_resnet.recipe_defaults import CPU_DEFAULTS, GPU_DEFAULTS, LIMITS
 

@@ -10,8 +10,7 @@ import torch.nn.functional as F
 from zoo_images.classify import ImageClassificationRecipe
 from zoo_images.common import IMAGENET_MEAN, IMAGENET_STD
 
-from zoo.engine import Data
-from zoo.errors import UsageError
+from zoo.plugin import Data, UsageError
 
 
 def imagenet_categories() -> list[str]:

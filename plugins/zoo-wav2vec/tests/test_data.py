@@ -33,7 +33,8 @@ def test_one_split_holds_out_whole_speakers(libri):
     assert not speakers & {u.path.name.split("-")[0] for u in data.train.utterances}
 
 
-def test_librispeech_errors(libri, tmp_path):
+@pytest.mark.usefixtures("libri")
+def test_librispeech_errors(tmp_path):
     with pytest.raises(UsageError, match="no LibriSpeech transcripts"):
         librispeech(tmp_path)
     with pytest.raises(UsageError, match="needs --data-dir"):

@@ -46,7 +46,8 @@ def test_old_weight_norm_keys_convert_as_torchs_own_hook_does(hf_wav2vec2_base):
     assert rename(new).keys() == ours.state_dict().keys()  # newer exports already use parametrization names
 
 
-def test_unknown_keys_and_wrong_shapes_are_refused(tmp_path, hf_wav2vec2_base):
+@pytest.mark.usefixtures("hf_wav2vec2_base")
+def test_unknown_keys_and_wrong_shapes_are_refused(tmp_path):
     from zoo_wav2vec.hf_weights import convert
 
     with pytest.raises(ZooError, match=r"unexpected key bert\.embeddings\.weight"):
@@ -94,14 +95,16 @@ def test_predict_prints_the_transcript(run_zoo, olah_session_cache, hf_wav2vec2_
     assert human.stdout.strip() == f"{speech}: {rows[0]['output']}".strip()
 
 
-def test_pull_skips_other_frameworks_and_verifies(run_zoo, olah_session_cache, hf_wav2vec2_base):
+@pytest.mark.usefixtures("hf_wav2vec2_base")
+def test_pull_skips_other_frameworks_and_verifies(run_zoo, olah_session_cache):
     proc = run_zoo("pull", "wav2vec2_base.960h", "--json", env=olah_session_cache)
     assert proc.returncode == 0, proc.stderr
     files = {f["path"] for f in json.loads(proc.stdout)["files"]}
     assert files == {"model.safetensors", "config.json", "vocab.json", "preprocessor_config.json"}
 
 
-def test_eval_of_the_pretrained_weights_reports_wer(run_zoo, olah_session_cache, hf_wav2vec2_base, tmp_path):
+@pytest.mark.usefixtures("hf_wav2vec2_base")
+def test_eval_of_the_pretrained_weights_reports_wer(run_zoo, olah_session_cache, tmp_path):
     from espeak import SENTENCES, write_manifest
 
     write_manifest(tmp_path, SENTENCES[:2])

@@ -95,7 +95,7 @@ def test_a_ten_minute_file_is_transcribed_in_bounded_chunks(tiny_run, tmp_path):
     soundfile.write(path, wave, rate)
     recipe, model, config = load_for_inference(str(tiny_run))
     windows = []
-    model.register_forward_pre_hook(lambda module, args: windows.append(args[0].shape[-1]))
+    model.register_forward_pre_hook(lambda _module, args: windows.append(args[0].shape[-1]))
     [text] = recipe.predict(model, [str(path)], 1, config)
     assert isinstance(text, str)
     chunk, overlap = recipe.options["chunk_seconds"], recipe.options["overlap_seconds"]

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import zoo
-from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+from zoo.plugin import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
 
 # The character vocabulary of facebook/wav2vec2-base-960h: <pad> (the CTC blank), <s>, </s>, <unk>, '|', A-Z, "'".
 VOCAB_SIZE = 32
@@ -15,7 +14,7 @@ SIZES = {
 }
 
 
-@zoo.hookimpl
+@hookimpl
 def register_models(register) -> None:
     for size, description in SIZES.items():
         register(
@@ -32,7 +31,7 @@ def register_models(register) -> None:
         )
 
 
-@zoo.hookimpl
+@hookimpl
 def register_datasets(register) -> None:
     register(
         DatasetSpec(
@@ -56,7 +55,7 @@ def register_datasets(register) -> None:
     )
 
 
-@zoo.hookimpl
+@hookimpl
 def register_recipes(register) -> None:
     from zoo_wav2vec.recipe_defaults import CPU, GPU, LIMITS
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from zoo.errors import ZooError
+from zoo.plugin import ZooError
 
 SAMPLE_RATE = 16_000
 

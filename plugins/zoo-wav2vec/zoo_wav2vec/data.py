@@ -13,8 +13,7 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from zoo.engine import Data
-from zoo.errors import UsageError, ZooError
+from zoo.plugin import Data, UsageError, ZooError
 from zoo_wav2vec import audio
 from zoo_wav2vec.vocab import DEFAULT, Vocabulary
 

@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import ZooError
-from zoo.weights import ConvertedWeights
+from zoo.plugin import ConvertedWeights, ZooError
 from zoo_wav2vec.models import ARCHS
 from zoo_wav2vec.vocab import Vocabulary
 

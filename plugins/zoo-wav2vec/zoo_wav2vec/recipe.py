@@ -10,8 +10,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zoo.engine import Data, Recipe
-from zoo.errors import UsageError
+from zoo.plugin import Data, Recipe, UsageError
 from zoo_wav2vec import audio
 from zoo_wav2vec.metrics import error_counts
 from zoo_wav2vec.transcribe import batch_greedy, frame_logits, greedy
@@ -153,7 +152,7 @@ class Wav2Vec2CTCFinetune(Recipe):
 
     # Inference -----------------------------------------------------------------------------------------------
 
-    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:  # noqa: ARG002
         """The transcript of each audio file (long files in overlapping chunks)."""
         vocab = self.vocabulary(run_config)
         preprocessing = run_config.get("preprocessing") or {}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zoo.specs import Sample
+from zoo.plugin import Sample
 
 TEXTS = ["open the pod bay doors", "hello world", "the cat sat on the mat", "good morning"]
 

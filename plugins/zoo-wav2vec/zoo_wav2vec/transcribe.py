@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from zoo.errors import ZooError
+from zoo.plugin import ZooError
 from zoo_wav2vec.audio import normalized
 from zoo_wav2vec.vocab import Vocabulary
 

@@ -1,0 +1,36 @@
+"""Everything a plugin author imports, from one place: `from zoo.plugin import ModelSpec, Recipe, hookimpl, ...`.
+
+Importing it never imports torch: a plugin's entry-point module may import it at the top.
+
+- `hookimpl` marks the hook functions (see zoo.hookspecs for the contract).
+- `ModelSpec`, `DatasetSpec`, `RecipeSpec` are what the `register_*` hooks register; `Sample` is what a dataset's
+  sample function returns.
+- `Recipe` is the base class of a recipe's factory; `Data` is what a dataset adapter returns; `TrainConfig` is the
+  recipe's settings.
+- `ConvertedWeights` is what a model's `convert_weights` returns for weights in another library's layout.
+- `ZooError`, `UsageError` and `ZooWarning` are the errors and warnings a plugin raises and emits for the user.
+"""
+
+from __future__ import annotations
+
+from zoo.engine.config import TrainConfig
+from zoo.engine.recipe import Data, Recipe
+from zoo.errors import UsageError, ZooError, ZooWarning
+from zoo.hookspecs import hookimpl
+from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec, Sample
+from zoo.weights import ConvertedWeights
+
+__all__ = [
+    "ConvertedWeights",
+    "Data",
+    "DatasetSpec",
+    "ModelSpec",
+    "Recipe",
+    "RecipeSpec",
+    "Sample",
+    "TrainConfig",
+    "UsageError",
+    "ZooError",
+    "ZooWarning",
+    "hookimpl",
+]
