@@ -36,9 +36,9 @@ def facade_uses(source: str) -> list[str]:
         elif isinstance(node, ast.Constant) and node.value == "zoo.api":
             found.append(f"line {node.lineno}: 'zoo.api' by name")
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in package_names:
-            if node.attr == "api" or node.attr in FACADE_NAMES:
-                found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
+        on_package = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+        if on_package and node.value.id in package_names and (node.attr == "api" or node.attr in FACADE_NAMES):
+            found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
     return found
 
 

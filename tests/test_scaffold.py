@@ -128,6 +128,7 @@ NOT_NAMES = [
     ["install", "zoo-foo; python_version<'3'"],
     ["install", "zoo-foo @ https://x.org/a.whl"],
     ["uninstall", "zoo"],
+    ["uninstall", "zoo-core"],
     ["install"],
 ]
 

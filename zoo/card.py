@@ -69,7 +69,7 @@ def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], 
     body = f"""
 # {repo_id}
 
-A `{config.get("model")}` model for {task}, trained and published with [zoo](https://pypi.org/project/zoo/).
+A `{config.get("model")}` model for {task}, trained and published with [zoo](https://pypi.org/project/zoo-core/).
 
 ## Use it
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from zoo.errors import UsageError, ZooError
 
-CORE = "zoo"
+# The core's distribution: `zoo` on PyPI is another project, so zoo ships as zoo-core.
+CORE = "zoo-core"
 
 
 def check_requirement(text: str) -> str:
@@ -44,7 +45,18 @@ def install(names: list[str], editable: str | None = None, upgrade: bool = False
         if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
             raise UsageError(f"--editable {path} is not a Python project (no pyproject.toml or setup.py)")
         args += ["--editable", str(path)]
-    _pip("install", *(["--upgrade"] if upgrade else []), *args)
+    _pip("install", *(["--upgrade"] if upgrade else []), *args, *_keep_core())
+
+
+def _keep_core() -> list[str]:
+    """The running core as a requirement, so that installing a plugin never swaps zoo itself underneath it (a plugin
+    that needs another zoo-core fails with pip's message instead)."""
+    from importlib import metadata
+
+    try:
+        return [f"{CORE}=={metadata.version(CORE)}"]
+    except metadata.PackageNotFoundError:  # zoo run from a source tree, not installed
+        return []
 
 
 def uninstall(names: list[str]) -> None:
@@ -55,6 +67,6 @@ def uninstall(names: list[str]) -> None:
         check_requirement(name)
         from packaging.utils import canonicalize_name
 
-        if canonicalize_name(name) == CORE:
-            raise UsageError("zoo cannot uninstall itself: run 'pip uninstall zoo' instead")
+        if canonicalize_name(name) in (CORE, "zoo"):
+            raise UsageError(f"zoo cannot uninstall itself: run 'pip uninstall {CORE}' instead")
     _pip("uninstall", "--yes", *names)

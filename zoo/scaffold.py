@@ -16,6 +16,8 @@ def names(name: str) -> dict[str, str]:
     """The plugin's names: entry point `name`, distribution `zoo-name`, module `zoo_name`."""
     if not NAME_RE.fullmatch(name):
         raise UsageError(f"plugin name '{name}' is invalid: lowercase letters, digits and '_', starting with a letter")
+    if name == "core":
+        raise UsageError("plugin name 'core' is taken: zoo-core is zoo's own distribution. Choose another name.")
     return {"name": name, "dist": f"zoo-{name.replace('_', '-')}", "module": f"zoo_{name}"}
 
 

@@ -1,4 +1,4 @@
-"""ModelSpec, DatasetSpec and RecipeSpec: plain data that plugins register, with lazy factories.
+"""ModelSpec, DatasetSpec, RecipeSpec and Sample: plain data that plugins register, with lazy factories.
 
 A factory is a callable or an import path "package.module:function"; it is imported and called only
 when the thing is built, so registering a spec never imports torch.
@@ -91,14 +91,23 @@ class ModelSpec(_Buildable):
     the model's own key names, and what inference needs (labels, preprocessing). Like timm's pretrained_filter_fn.
     """
 
+    #: lowercase letters, digits, '_' and '-' (`resnet18`); `plugin:name` when two plugins share it
     name: str
+    #: a Hub pipeline tag where one exists (`image-classification`); recipes and datasets match on it
     task: str
+    #: "pkg.module:function" (imported only when the model is built) or a callable returning an nn.Module
     factory: Factory
+    #: one line for `zoo list` and `zoo info`
     description: str = ""
+    #: the factory's default arguments; a run's model_args and the caller's overrides update them
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    #: the recipe `zoo train MODEL` uses when none is named
     default_recipe: str | None = None
+    #: JSON values for tools and the conformance suite, never read by the engine
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: set by zoo to the registering plugin's entry-point name
     plugin: str = ""
+    #: reads catalog weights saved in another library's layout (see above)
     convert_weights: Factory | None = None
 
     def __post_init__(self) -> None:
@@ -122,7 +131,9 @@ class Sample:
     """A few samples in a dataset's real format, for the conformance suite (zoo.testing): the `data_dir` to hand
     the adapter (None when it needs none) and inputs that `zoo predict` accepts for the task."""
 
+    #: what the adapter's factory gets as data_dir
     data_dir: Path | None
+    #: arguments for `zoo predict` (file paths, ids)
     inputs: list[str]
 
 
@@ -135,12 +146,17 @@ class DatasetSpec(_Buildable):
     """
 
     name: str
+    #: the task of the models it feeds
     task: str
+    #: "pkg.module:function" or a callable: `factory(data_dir=..., **options)` returns a zoo.plugin.Data
     factory: Factory
     description: str = ""
+    #: the file formats it reads, shown by `zoo info` ("cifar-10 python batches", "imagefolder")
     formats: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: set by zoo to the registering plugin's entry-point name
     plugin: str = ""
+    #: writes a few samples in the real format (see above)
     sample: Factory | None = None
 
     def __post_init__(self) -> None:
@@ -166,14 +182,20 @@ class RecipeSpec(_Buildable):
     on CPU and on GPU, the metrics it reports."""
 
     name: str
+    #: the model it trains: a name (`resnet18`, `resnet:resnet18`) or an fnmatch pattern (`resnet*`)
     model: str
+    #: the dataset adapter it trains on unless `--dataset` names another of the same task
     dataset: str
     task: str = ""
     description: str = ""
+    #: engine settings (epochs, lr, scheduler, ...) and the recipe's own options, on CPU and on CUDA
     cpu_defaults: Mapping[str, Any] = field(default_factory=dict)
     gpu_defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: the metrics its `Recipe.metrics` reports (best_metric must be one of them)
     metrics: tuple[str, ...] = ()
+    #: "pkg.module:Class" or the class: a zoo.plugin.Recipe subclass
     factory: Factory | None = None
+    #: set by zoo to the registering plugin's entry-point name
     plugin: str = ""
     #: the valid range of each of the recipe's own numeric options, as an interval ("[0, 1)", "(0, inf)"), or a
     #: tuple of the allowed strings; checked with the engine's settings before any work (see zoo.limits)

@@ -117,7 +117,7 @@ def train(
     rdzv_endpoint: str | None = None,
 ) -> dict[str, Any]:
     """Train `model` with its recipe into a run folder; returns the `zoo train --json` summary."""
-    from zoo.engine.device import Dist, choose_device, choose_precision
+    from zoo.engine.device import Dist
 
     mspec, rspec, dspec = resolve(model, recipe, dataset)
     flags = {
@@ -131,13 +131,7 @@ def train(
         "checkpoint_every": checkpoint_every,
     }
     config = _config(rspec, flags, dict(sets or {}))
-    recipe_class(rspec).check_settings(config)
-    choose_precision(config.precision, choose_device(config.device, Dist()))  # refuse before any work
-    metric = config.best_metric.lstrip("-")
-    if metric and rspec.metrics and metric not in rspec.metrics:
-        raise UsageError(f"best_metric '{metric}' is not a metric of recipe '{rspec.name}': {', '.join(rspec.metrics)}")
-    if data_dir is not None and not Path(data_dir).exists():
-        raise UsageError(f"--data-dir {data_dir} does not exist")
+    _check_settings(rspec, config, data_dir)
     _check_processes(nproc, nnodes, node_rank, rdzv_endpoint, config.device)
     out = Path(out) if out is not None else _default_out(rspec.name)
     check_out_folder(out)
@@ -160,6 +154,19 @@ def train(
     except BaseException:
         discard_unfinished(out, existed)
         raise
+
+
+def _check_settings(rspec: Any, config: Any, data_dir: str | None) -> None:
+    """What the engine can refuse before any work: the recipe's own checks, device and precision, the metric, paths."""
+    from zoo.engine.device import Dist, choose_device, choose_precision
+
+    recipe_class(rspec).check_settings(config)
+    choose_precision(config.precision, choose_device(config.device, Dist()))
+    metric = config.best_metric.lstrip("-")
+    if metric and rspec.metrics and metric not in rspec.metrics:
+        raise UsageError(f"best_metric '{metric}' is not a metric of recipe '{rspec.name}': {', '.join(rspec.metrics)}")
+    if data_dir is not None and not Path(data_dir).exists():
+        raise UsageError(f"--data-dir {data_dir} does not exist")
 
 
 def _check_processes(nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None, device: str) -> None:
