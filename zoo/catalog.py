@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.errors import CatalogError
-from zoo.paths import REPO_ID_RE
+from zoo.paths import is_repo_id
 
 COMMIT_RE = re.compile(r"[0-9a-f]{40}")
 SHA256_RE = re.compile(r"sha256:[0-9a-f]{64}")
@@ -144,7 +144,7 @@ class _Validator:
                 "model",
                 f"the name's architecture '{match.group(1)}' differs from model '{table['model']}'",
             )
-        if not REPO_ID_RE.fullmatch(table["source"]):
+        if not is_repo_id(table["source"]):
             raise self.fail(name, "source", f"expected a Hub repo id 'org/name', got '{table['source']}'")
         if "default" in table and not isinstance(table["default"], bool):
             raise self.fail(name, "default", f"expected true or false, got {_type_name(table['default'])}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from zoo.errors import UsageError, ZooError
@@ -45,18 +46,22 @@ def install(names: list[str], editable: str | None = None, upgrade: bool = False
         if not (path / "pyproject.toml").is_file() and not (path / "setup.py").is_file():
             raise UsageError(f"--editable {path} is not a Python project (no pyproject.toml or setup.py)")
         args += ["--editable", str(path)]
-    _pip("install", *(["--upgrade"] if upgrade else []), *args, *_keep_core())
+    with tempfile.TemporaryDirectory(prefix="zoo-install-") as tmp:
+        _pip("install", *(["--upgrade"] if upgrade else []), *_keep_core(Path(tmp)), *args)
 
 
-def _keep_core() -> list[str]:
-    """The running core as a requirement, so that installing a plugin never swaps zoo itself underneath it (a plugin
-    that needs another zoo-core fails with pip's message instead)."""
+def _keep_core(folder: Path) -> list[str]:
+    """A pip constraint holding the running core at its version, so that installing a plugin never swaps zoo itself
+    underneath it (a plugin that needs another zoo-core fails with pip's message instead)."""
     from importlib import metadata
 
     try:
-        return [f"{CORE}=={metadata.version(CORE)}"]
+        version = metadata.version(CORE)
     except metadata.PackageNotFoundError:  # zoo run from a source tree, not installed
         return []
+    constraint = folder / "core.txt"
+    constraint.write_text(f"{CORE}=={version}\n", encoding="utf-8")
+    return ["--constraint", str(constraint)]
 
 
 def uninstall(names: list[str]) -> None:

@@ -12,9 +12,14 @@ BRANCH_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_][A-Za-z0-9_
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+def is_repo_id(text: object) -> bool:
+    """zoo's one rule for a Hub repo id: `org/name`, letters, digits, '_', '.' and '-', no '..'."""
+    return isinstance(text, str) and REPO_ID_RE.fullmatch(text) is not None and ".." not in text
+
+
 def check_repo_id(repo_id: str) -> str:
     """An `org/name` Hub repo id, or a UsageError saying what one looks like."""
-    if not isinstance(repo_id, str) or not REPO_ID_RE.fullmatch(repo_id) or ".." in repo_id:
+    if not is_repo_id(repo_id):
         raise UsageError(f"{repo_id!r} is not a Hub repo id: write it as 'org/name', e.g. 'timm/resnet18.tv_in1k'.")
     return repo_id
 
