@@ -28,6 +28,6 @@ def read_cache(path: Path, consequence: str) -> dict[str, Any]:
     except (OSError, ValueError, RecursionError):  # a folder, bad JSON, not UTF-8, nested too deeply
         data = None
     if not isinstance(data, dict):
-        warn(f"{path} is damaged or not a file: {consequence}", stacklevel=2)
+        warn(f"{path} is damaged or not a file: {consequence}", stacklevel=3)
         return {}
     return data

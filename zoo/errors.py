@@ -69,7 +69,6 @@ def warn(message: str, stacklevel: int = 2) -> None:
     warnings.warn(message, ZooWarning, stacklevel=stacklevel + 1)
 
 
-
 @contextlib.contextmanager
 def shown_once() -> Iterator[None]:
     """Inside: each distinct ZooWarning is written once to stderr as `warning: message` (the CLI's rendering, and

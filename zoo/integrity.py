@@ -8,13 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from zoo.atomic import write_text
 from zoo.cachefile import cache_dir, read_cache
-from zoo.errors import ZooError, ZooWarning
+from zoo.errors import ZooError, warn
 
 CHUNK = 8 * 1024 * 1024
 
@@ -49,7 +48,7 @@ class VerifiedRecords:
         data = read_cache(self.path, "every file will be hashed again and the record rebuilt")
         self.data: dict[str, dict] = {k: v for k, v in data.items() if _valid_record(v)}
         if len(self.data) != len(data):
-            warnings.warn(f"{self.path} held {len(data) - len(self.data)} damaged records: rebuilt", ZooWarning, 2)
+            warn(f"{self.path} held {len(data) - len(self.data)} damaged records: rebuilt")
             self.dirty = True
 
     @staticmethod
@@ -86,9 +85,7 @@ class VerifiedRecords:
         try:
             write_text(self.path, json.dumps(self.data))
         except OSError as exc:
-            warnings.warn(
-                f"cannot write {self.path} ({exc.strerror or exc}): files will be hashed again", ZooWarning, 2
-            )
+            warn(f"cannot write {self.path} ({exc.strerror or exc}): files will be hashed again")
         self.dirty = False
 
 
