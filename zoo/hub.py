@@ -25,7 +25,7 @@ from zoo.errors import UsageError, ZooError
 from zoo.integrity import Digests, VerificationError, VerifiedRecords, hash_file, verify
 from zoo.paths import check_branch, check_repo_id, check_repo_path
 from zoo.registry import get_registry
-from zoo.runs import CONFIG, METRICS, WEIGHTS, is_zoo_config, read_repo_config, read_run, write_json
+from zoo.runs import CONFIG, METRICS, WEIGHTS, is_zoo_config, read_config_json, read_run, write_json
 from zoo.weights import PICKLE_SUFFIXES
 
 # Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
@@ -303,7 +303,7 @@ def download(
     """Pull a catalog name or repo id, verify every file, and describe what landed where."""
     target = resolve_target(name_or_repo, revision)
     folder, commit, files = _fetch(target, hub, offline, allow_pickle)
-    config = read_repo_config(folder)
+    config = read_config_json(folder)
     if target.name is None and not is_zoo_config(config):
         raise UsageError(
             f"{target.repo_id} has no zoo config.json: zoo pulls catalog names ('zoo list "

@@ -74,9 +74,9 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return config
 
 
-def read_repo_config(folder: Path) -> Any:
-    """A pulled repository's config.json as parsed JSON, or None when it has none or it does not parse (a repo of
-    another library, whose catalog converter decides what it means)."""
+def read_config_json(folder: Path) -> Any:
+    """A folder's config.json as parsed JSON, or None when it has none or it does not parse: a pulled repository of
+    another library (whose catalog converter decides what it means), or an --out folder that is not a run."""
     try:
         return json.loads((folder / CONFIG).read_text("utf-8"))
     except (OSError, ValueError, RecursionError):
@@ -123,13 +123,8 @@ def check_out_folder(folder: Path) -> None:
         return
     names = {p.name for p in folder.iterdir() if not p.name.startswith((atomic.PREFIX, ERROR_PREFIX))}
     foreign = sorted(names - RUN_FILES)
-    config = folder / CONFIG
     if not foreign and CONFIG in names:
-        try:
-            ours = is_zoo_config(json.loads(config.read_text("utf-8")))
-        except (OSError, ValueError):
-            ours = False
-        if not ours:
+        if not is_zoo_config(read_config_json(folder)):
             foreign = [CONFIG]
     elif not foreign and names & {METRICS, HISTORY}:
         foreign = sorted(names & {METRICS, HISTORY})  # results without a zoo config are not ours

@@ -14,7 +14,6 @@ from zoo.atomic import write_text
 from zoo.errors import UsageError, ZooError
 from zoo.pretrained import load_pretrained
 from zoo.registry import get_registry, recipe_trains
-from zoo.runs import check_out_folder, discard_unfinished, read_config
 
 DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
 
@@ -134,7 +133,7 @@ def train(
     _check_settings(rspec, config, data_dir)
     _check_processes(nproc, nnodes, node_rank, rdzv_endpoint, config.device)
     out = Path(out) if out is not None else _default_out(rspec.name)
-    check_out_folder(out)
+    runs.check_out_folder(out)
     job = {
         "model": mspec.qualified_name,
         "recipe": rspec.qualified_name,
@@ -152,7 +151,7 @@ def train(
             return _launch(job, nproc, nnodes, node_rank, rdzv_endpoint)
         return run_job(job, Dist())
     except BaseException:
-        discard_unfinished(out, existed)
+        runs.discard_unfinished(out, existed)
         raise
 
 
@@ -265,7 +264,7 @@ def load_for_inference(
     registry = get_registry()
     flags = {"device": device}
     if Path(target).is_dir():
-        config = read_config(target)
+        config = runs.read_config(target)
         mspec, rspec, dspec = resolve(config["model"], config["recipe"], dataset or _dataset_of(config))
         recipe = make_recipe(rspec, mspec, dspec, _config(rspec, flags, {}), Path(data_dir) if data_dir else None)
         try:

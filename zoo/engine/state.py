@@ -41,7 +41,8 @@ class LoopState:
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict[str, Any]) -> LoopState:
-        values = {f.name: ckpt.get(f.name, getattr(cls(), f.name)) for f in fields(cls)}
+        defaults = cls()
+        values = {f.name: ckpt.get(f.name, getattr(defaults, f.name)) for f in fields(cls)}
         values["best"] = Best(**values["best"]) if values["best"] is not None else None
         return cls(**values)
 

@@ -65,7 +65,6 @@ class Training:
     scheduler: Any
     scaler: torch.amp.GradScaler
     ema: Any
-    steps_per_epoch: int
     state: LoopState
 
     @property
@@ -162,7 +161,6 @@ class Trainer:
             scheduler=scheduler,
             scaler=torch.amp.GradScaler(self.device.type, enabled=self.autocast_dtype == torch.float16),
             ema=self._ema(model),
-            steps_per_epoch=steps_per_epoch,
             state=LoopState(),
         )
         if ckpt is not None:
@@ -207,9 +205,7 @@ class Trainer:
             run.ema.load_state_dict(ckpt["ema"])
         run.state = LoopState.from_checkpoint(ckpt)
         set_rng_state(ckpt["rng"])
-        self.log.info(
-            "resumed from %s at epoch %d, batch %d", runs.CHECKPOINT, run.state.epoch + 1, run.state.batch
-        )
+        self.log.info("resumed from %s at epoch %d, batch %d", runs.CHECKPOINT, run.state.epoch + 1, run.state.batch)
 
     def _open_log(self) -> None:
         if self.dist.main:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from zoo import runs
 from zoo.atomic import write_text
-from zoo.errors import shown_once
+from zoo.errors import ZooError, shown_once
 
 
 def report(out: Path, rank: int, message: str, exit_code: int, trace: str | None) -> None:
@@ -35,7 +35,6 @@ def main() -> None:
 
     from zoo.engine.device import Dist
     from zoo.engine.run import run_job
-    from zoo.errors import ZooError
 
     job = json.loads(Path(sys.argv[1]).read_text("utf-8"))
     out = Path(job["out"])
