@@ -84,7 +84,7 @@ def test_plugins_install_and_uninstall_pip_into_zoos_environment(tmp_path):
     import site
     import sysconfig
 
-    from zoo_fixtures import FIXTURE_PLUGINS
+    from zoo_fixtures import FIXTURE_PLUGINS, fresh_venv
 
     wheels = tmp_path / "wheels"
     subprocess.run(
@@ -92,15 +92,7 @@ def test_plugins_install_and_uninstall_pip_into_zoos_environment(tmp_path):
          str(FIXTURE_PLUGINS / "zoo-tinyplug")],
         check=True,
     )  # fmt: skip
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
-    purelib = subprocess.run(
-        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip()  # fmt: skip
-    ours = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
-    (tmp_path / "venv" / purelib.split(str(venv) + "/")[1] / "zoo-under-test.pth").write_text("\n".join(ours) + "\n")
+    python, purelib = fresh_venv(tmp_path / "venv", sysconfig.get_paths()["purelib"], *site.getsitepackages())
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "PIP_"))}
     env.update(PIP_NO_INDEX="1", PIP_FIND_LINKS=str(wheels), PIP_DISABLE_PIP_VERSION_CHECK="1")
 
@@ -114,7 +106,7 @@ def test_plugins_install_and_uninstall_pip_into_zoos_environment(tmp_path):
     installed = zoo("plugins", "install", "zoo-tinyplug")
     assert installed.returncode == 0, installed.stderr
     assert "tiny" in plugin_names()
-    assert list((venv / purelib.split(str(venv) + "/")[1]).glob("zoo_tinyplug-*.dist-info"))  # in the venv itself
+    assert list(purelib.glob("zoo_tinyplug-*.dist-info"))  # in the venv itself
     removed = zoo("plugins", "uninstall", "zoo-tinyplug")
     assert removed.returncode == 0, removed.stderr
     assert "tiny" not in plugin_names()

@@ -8,6 +8,7 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from zoo_fixtures import fresh_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTINS = {"cnn": "zoo-cnn", "images": "zoo-images", "resnet": "zoo-resnet", "recsys": "zoo-recsys"}
@@ -28,21 +29,15 @@ def test_wheels_alone_give_zoo_and_its_five_plugins(tmp_path):
     assert built == ["zoo_cnn", "zoo_core", "zoo_images", "zoo_recsys", "zoo_resnet", "zoo_wav2vec"], built
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    python = venv / "bin" / "python"
+    python, purelib = fresh_venv(venv)
     subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *map(str, wheels.glob("*.whl"))],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
-    # zoo's dependencies (torch, typer, huggingface_hub, ...) come from this environment's site-packages, listed
-    # after the venv's own: the zoo and plugin code and their metadata come from the wheels alone.
-    purelib = Path(
-        subprocess.run(
-            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    )  # fmt: skip
-    (purelib / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    # Only now, so that pip installed every wheel: zoo's dependencies (torch, typer, huggingface_hub, ...) come from
+    # this environment's site-packages, listed after the venv's own; zoo's and the plugins' code and metadata come
+    # from the wheels alone.
+    (purelib / "zoo-under-test.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "ZOO_"))}
     env.update(ZOO_CACHE_DIR=str(tmp_path / "cache"), COLUMNS="200")
     work = tmp_path / "elsewhere"  # not the checkout, so nothing is imported from the source tree

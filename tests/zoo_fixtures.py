@@ -26,6 +26,19 @@ def assert_clean_error(proc: subprocess.CompletedProcess[str], code: int, *words
     return proc.stderr
 
 
+def fresh_venv(folder: Path, *site_dirs: str) -> tuple[Path, Path]:
+    """A new venv at `folder` whose interpreter also sees `site_dirs` (after its own site-packages) through a .pth
+    file: (its python, its site-packages)."""
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    (Path(purelib) / "zoo-under-test.pth").write_text("".join(f"{d}\n" for d in site_dirs))
+    return python, Path(purelib)
+
+
 def pip_install_target(source: Path, target: Path) -> Path:
     """Install a plugin's source tree as a real distribution into `target` (a site dir for PYTHONPATH)."""
     subprocess.run(
