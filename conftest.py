@@ -12,6 +12,8 @@ os.environ.update(
     HF_HOME=os.path.join(_SESSION_DIR, "hf"),
     ZOO_CACHE_DIR=os.path.join(_SESSION_DIR, "zoo-cache"),
     HF_HUB_DISABLE_TELEMETRY="1",
+    # The test Hub server takes LFS uploads through the LFS batch API, not Xet chunk storage (tests/hubserver.py).
+    HF_HUB_DISABLE_XET="1",
 )
 
 # Hypothesis (tests/test_properties.py): a small run in `make test`; `make fuzz` passes --hypothesis-profile=fuzz.

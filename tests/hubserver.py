@@ -1,26 +1,66 @@
-"""A Hub-compatible test server: create_repo, preupload, commit and branches, and the reads a client makes.
+"""A Hub-compatible test server: create_repo, preupload, commit (regular and LFS files), branches, model search,
+and the reads a client makes.
 
 It stores bare git repositories in olah's layout (ROOT/models/<org>/<name>) through zoo's LocalHub, so olah
 can serve what it wrote. Hooks for hostile behaviour: `tamper` serves other bytes for a file, `extra_tree`
-adds entries (such as '../escape') to a repository's listing, `private` repos need the token to read.
+adds entries (such as '../escape') to a repository's listing, `listed_size`/`pointer_size` make the listing or
+the LFS pointer lie about a file's size, `private` repos need the token to read.
+
+What it copies from the Hub's LFS handling (checked against huggingface_hub 2.4.0 and a recording of the Hub):
+- which files are LFS: the Hub's default .gitattributes suffixes, files of 10 MiB or more, and binary files (a
+  NUL byte in the first 512 bytes, the sample preupload sends);
+- the tree lists an LFS file with `oid` = the git id of its pointer file, `size` = the real size, and
+  `lfs: {oid: <sha256>, size, pointerSize}`; no `xetHash`, so clients never try Xet;
+- resolve of an LFS file answers 302 with X-Repo-Commit, X-Linked-Etag (the sha256, quoted), X-Linked-Size and a
+  Location on another origin (the storage), and no ETag (the Hub sends none beside X-Linked-Etag); the storage
+  serves the bytes with Content-Length and honours Range (206, or 416 out of range); /raw/ serves the pointer;
+- uploads: preupload answers "lfs" for those files, the LFS batch API (basic transfer) hands out an upload
+  href on the storage and a verify href, the storage checks the sha256 of what it is sent, and the commit's
+  NDJSON names the object in an `lfsFile` line.
+What it leaves out: Xet chunk storage (clients upload with HF_HUB_DISABLE_XET=1 and take the LFS batch API, as
+huggingface_hub does without hf_xet), multipart LFS uploads, and pull requests. Git holds the files' bytes, not
+their pointers, so that olah, which serves plain git, can serve the same repositories.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
+import shutil
 import tempfile
 import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from zoo.errors import UsageError
-from zoo.localhub import LocalHub, RepoNotFound, RevisionNotFound
+from zoo.localhub import LocalHub, RepoNotFound, RevisionNotFound, TreeEntry
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
+# The suffixes of the .gitattributes every new Hub repository starts with (the ones a model repo meets).
+LFS_SUFFIXES = (
+    ".7z", ".arrow", ".bin", ".bz2", ".ckpt", ".ftz", ".gz", ".h5", ".joblib", ".mlmodel", ".model", ".msgpack",
+    ".npy", ".npz", ".onnx", ".ot", ".parquet", ".pb", ".pickle", ".pkl", ".pt", ".pth", ".rar", ".safetensors",
+    ".tar", ".tflite", ".tgz", ".wasm", ".xz", ".zip", ".zst",
+)  # fmt: skip
+LFS_MIN_SIZE = 10 * 1024 * 1024
+CHUNK = 1024 * 1024
+
+
+def is_lfs(path: str, size: int, sample: bytes) -> bool:
+    """Whether the Hub stores a file through LFS."""
+    return path.endswith(LFS_SUFFIXES) or size >= LFS_MIN_SIZE or b"\0" in sample[:512]
+
+
+def lfs_pointer(sha256: str, size: int) -> bytes:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def git_blob_id(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
 
 class HubServer:
@@ -32,33 +72,110 @@ class HubServer:
         self.private: set[str] = set()
         self.tamper: dict[tuple[str, str], bytes] = {}
         self.extra_tree: dict[str, list[dict]] = {}
+        #: (repo, path) -> the size the tree lists for that file, whatever its real size
+        self.listed_size: dict[tuple[str, str], int] = {}
+        #: (repo, path) -> the size an LFS file's pointer (X-Linked-Size) says, whatever its real size
+        self.pointer_size: dict[tuple[str, str], int] = {}
+        #: repo -> downloads and likes, as model search reports them
+        self.downloads: dict[str, int] = {}
+        self.likes: dict[str, int] = {}
         self.requests: list[str] = []
+        #: (request, Authorization header) of every request the storage origin got
+        self.storage_requests: list[tuple[str, str | None]] = []
         #: (request, User-Agent header) of every request, as the real Hub sees who calls it
         self.user_agents: list[tuple[str, str]] = []
+        self.work = Path(tempfile.mkdtemp(prefix="hubserver-"))
+        self.blobs = _Blobs(self.hub, self.work / "blobs")
+        self.uploads = self.work / "lfs-uploads"
+        self.uploads.mkdir()
         handler = type("Handler", (_Handler,), {"server_state": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        storage = type("Storage", (_Storage,), {"server_state": self})
+        self.storage_httpd = ThreadingHTTPServer(("127.0.0.1", 0), storage)
+        #: another origin, like the Hub's CDN: clients must not send the Hub's token there
+        self.storage_url = f"http://127.0.0.1:{self.storage_httpd.server_address[1]}"
+        self.threads = [
+            threading.Thread(target=s.serve_forever, daemon=True) for s in (self.httpd, self.storage_httpd)
+        ]
 
     def __enter__(self) -> HubServer:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        for server in (self.httpd, self.storage_httpd):
+            server.shutdown()
+            server.server_close()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def listing(self, repo: str, commit: str) -> list[dict]:
+        """The tree as the Hub lists it: LFS files with their pointer's git id and an `lfs` field."""
+        out = []
+        for entry in self.hub.tree(repo, commit):
+            sha256, size, head = self.blobs.digest(repo, entry)
+            size = self.listed_size.get((repo, entry.path), size)
+            item = {"type": "file", "oid": entry.oid, "size": size, "path": entry.path}
+            if is_lfs(entry.path, size, head):
+                pointer = lfs_pointer(sha256, size)
+                item.update(oid=git_blob_id(pointer), lfs={"oid": sha256, "size": size, "pointerSize": len(pointer)})
+            out.append(item)
+        return out
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Blobs:
+    """Each git blob once on disk, with its sha256, size and first 512 bytes (blobs never change)."""
+
+    def __init__(self, hub: LocalHub, folder: Path) -> None:
+        self.hub, self.folder = hub, folder
+        folder.mkdir(parents=True)
+        self.lock = threading.Lock()
+        self.digests: dict[str, tuple[str, int, bytes]] = {}
+
+    def path(self, repo: str, oid: str) -> Path:
+        path = self.folder / oid
+        with self.lock:
+            if not path.is_file():
+                tmp = path.with_suffix(".tmp")
+                self.hub.read_blob(repo, oid, tmp)
+                tmp.rename(path)
+        return path
+
+    def digest(self, repo: str, entry: TreeEntry) -> tuple[str, int, bytes]:
+        if entry.oid not in self.digests:
+            sha256 = hashlib.sha256()
+            with open(self.path(repo, entry.oid), "rb") as fh:
+                head = fh.read(512)
+                sha256.update(head)
+                while chunk := fh.read(CHUNK):
+                    sha256.update(chunk)
+            self.digests[entry.oid] = (sha256.hexdigest(), entry.size, head)
+        return self.digests[entry.oid]
+
+
+class _Plumbing(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_state: HubServer
 
     def log_message(self, format: str, *args: object) -> None:  # keep test output clean
         pass
 
-    # Plumbing -------------------------------------------------------------------------------------------
+    def _record(self) -> None:
+        request = f"{self.command} {urlparse(self.path).path}"
+        self.server_state.requests.append(request)
+        self.server_state.user_agents.append((request, self.headers.get("User-Agent", "")))
 
     def _body(self) -> bytes:
+        """The whole request body, plain or chunked (always read it all, or keep-alive connections break)."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            parts = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return b"".join(parts)
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
@@ -87,6 +204,72 @@ class _Handler(BaseHTTPRequestHandler):
             headers["X-Error-Code"] = code
         self._json(status, {"error": message}, headers)
 
+    def _send_file(self, path: Path, headers: dict[str, str], override: bytes | None = None) -> None:
+        """A file's bytes (or `override`), honouring `Range: bytes=N-[M]` as the Hub and its storage do."""
+        total = len(override) if override is not None else path.stat().st_size
+        start, end, status = 0, total - 1, 200
+        if m := re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "")):
+            start, end = int(m[1]), min(int(m[2]) if m[2] else total - 1, total - 1)
+            if start >= total:
+                return self._send(416, b"", {"Content-Range": f"bytes */{total}"})
+            headers = {**headers, "Content-Range": f"bytes {start}-{end}/{total}"}
+            status = 206
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.send_header("Accept-Ranges", "bytes")
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        if self.command == "HEAD":
+            return None
+        if override is not None:
+            self.wfile.write(override[start : end + 1])
+            return None
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            left = end - start + 1
+            while left > 0 and (chunk := fh.read(min(CHUNK, left))):
+                self.wfile.write(chunk)
+                left -= len(chunk)
+        return None
+
+
+class _Storage(_Plumbing):
+    """The LFS storage on its own origin: GET/HEAD of an object, PUT of an upload (checked against its sha256)."""
+
+    def _record(self) -> None:
+        request = f"{self.command} {urlparse(self.path).path}"
+        self.server_state.storage_requests.append((request, self.headers.get("Authorization")))
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        self._record()
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if not (m := re.fullmatch(r"/objects/(?P<sha>[0-9a-f]{64})", url.path)) or "repo" not in query:
+            return self._error(404, None, "no such object")
+        state = self.server_state
+        repo, blob = query["repo"], query["blob"]
+        return self._send_file(state.blobs.path(repo, blob), {}, state.tamper.get((repo, query.get("path", ""))))
+
+    def do_PUT(self) -> None:
+        body = self._body()
+        self._record()
+        if not (m := re.fullmatch(r"/upload/(?P<sha>[0-9a-f]{64})", urlparse(self.path).path)):
+            return self._error(404, None, "no such upload")
+        if hashlib.sha256(body).hexdigest() != m["sha"]:
+            return self._error(400, None, "the uploaded bytes do not match the object's sha256")
+        target = self.server_state.uploads / m["sha"]
+        tmp = target.with_suffix(".tmp")
+        tmp.write_bytes(body)
+        tmp.rename(target)
+        return self._send(200)
+
+
+class _Handler(_Plumbing):
     def _authorized(self) -> bool:
         return self.headers.get("Authorization") == f"Bearer {self.server_state.token}"
 
@@ -120,23 +303,23 @@ class _Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self) -> None:
+        self._record()
         url = urlparse(self.path)
         path = url.path
-        self.server_state.requests.append(f"{self.command} {path}")
-        self.server_state.user_agents.append((f"{self.command} {path}", self.headers.get("User-Agent", "")))
+        if path == "/api/models":
+            return self._list_models({k: v[-1] for k, v in parse_qs(url.query).items()})
         if m := re.fullmatch(rf"/api/models/{REPO}(?:/revision/(?P<rev>.+))?", path):
             return self._model_info(m["repo"], unquote(m["rev"] or "main"))
         if m := re.fullmatch(rf"/api/models/{REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?", path):
             return self._tree(m["repo"], unquote(m["rev"]))
-        if m := re.fullmatch(rf"/{REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)", path):
-            return self._resolve(m["repo"], unquote(m["rev"]), unquote(m["file"]))
-        self._error(404, None, f"no route for {path}")
+        if m := re.fullmatch(rf"/{REPO}/(?P<kind>resolve|raw)/(?P<rev>[^/]+)/(?P<file>.+)", path):
+            return self._resolve(m["repo"], unquote(m["rev"]), unquote(m["file"]), raw=m["kind"] == "raw")
+        return self._error(404, None, f"no route for {path}")
 
     def do_POST(self) -> None:
-        body = self._body()  # always read the whole body, or keep-alive connections break
+        body = self._body()
+        self._record()
         path = urlparse(self.path).path
-        self.server_state.requests.append(f"POST {path}")
-        self.server_state.user_agents.append((f"POST {path}", self.headers.get("User-Agent", "")))
         if path == "/api/validate-yaml":
             return self._json(200, {"errors": [], "warnings": []})
         if not self._require_auth():
@@ -145,62 +328,110 @@ class _Handler(BaseHTTPRequestHandler):
             return self._create_repo(json.loads(body or b"{}"))
         if m := re.fullmatch(rf"/api/models/{REPO}/preupload/(?P<rev>.+)", path):
             return self._preupload(m["repo"], unquote(m["rev"]), json.loads(body))
+        if m := re.fullmatch(rf"/{REPO}\.git/info/lfs/objects/batch", path):
+            return self._lfs_batch(m["repo"], json.loads(body))
+        if m := re.fullmatch(rf"/{REPO}\.git/info/lfs/objects/verify", path):
+            return self._lfs_verify(json.loads(body))
         if m := re.fullmatch(rf"/api/models/{REPO}/commit/(?P<rev>.+)", path):
             return self._commit(m["repo"], unquote(m["rev"]), body)
         if m := re.fullmatch(rf"/api/models/{REPO}/branch/(?P<branch>.+)", path):
             return self._branch(m["repo"], unquote(m["branch"]), json.loads(body or b"{}"))
-        self._error(404, None, f"no route for {path}")
+        return self._error(404, None, f"no route for {path}")
 
     def _model_info(self, repo: str, revision: str) -> None:
         commit = self._commit_for(repo, revision)
         if commit is None:
             return
-        hub = self.server_state.hub
-        stamp = datetime.fromtimestamp(hub.last_modified(repo, commit), tz=UTC)
-        self._json(
-            200,
-            {
-                "id": repo,
-                "modelId": repo,
-                "sha": commit,
-                "private": repo in self.server_state.private,
-                "siblings": [{"rfilename": e.path} for e in hub.tree(repo, commit)],
-                "lastModified": stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
-                "tags": [],
-                "downloads": 0,
-                "likes": 0,
-            },
-        )
+        self._json(200, self._describe(repo, commit, full=True))
+
+    def _describe(self, repo: str, commit: str, full: bool, card: bool = False) -> dict:
+        """A repo as model_info and list_models describe it, with what its README's metadata says."""
+        state = self.server_state
+        meta = _card_metadata(state, repo, commit)
+        stamp = datetime.fromtimestamp(state.hub.last_modified(repo, commit), tz=UTC)
+        item = {
+            "id": repo,
+            "modelId": repo,
+            "private": repo in state.private,
+            "library_name": meta.get("library_name"),
+            "pipeline_tag": meta.get("pipeline_tag"),
+            "tags": list(meta.get("tags") or []),
+            "downloads": state.downloads.get(repo, 0),
+            "likes": state.likes.get(repo, 0),
+        }
+        if full:
+            item.update(
+                sha=commit,
+                siblings=[{"rfilename": e.path} for e in state.hub.tree(repo, commit)],
+                lastModified=stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
+            )
+        if card:
+            item["cardData"] = meta
+        return item
+
+    def _list_models(self, query: dict[str, str]) -> None:
+        """GET /api/models: filter (a tag), search (in the id), author, sort, direction, limit, full, cardData."""
+        state = self.server_state
+        items = []
+        for org_dir in sorted((state.hub.root / "models").glob("*")):
+            for repo_dir in sorted(org_dir.glob("*")):
+                repo = f"{org_dir.name}/{repo_dir.name}"
+                if repo in state.private or not state.hub.exists(repo):
+                    continue
+                commit = state.hub.resolve(repo, "main")
+                if commit is None:
+                    continue
+                item = self._describe(repo, commit, full=True, card="cardData" in query)
+                if "filter" in query and query["filter"] not in item["tags"] + [item["library_name"]]:
+                    continue
+                if "search" in query and query["search"].lower() not in repo.lower():
+                    continue
+                if "author" in query and org_dir.name != query["author"]:
+                    continue
+                if "full" not in query:
+                    item = {k: v for k, v in item.items() if k not in ("siblings", "lastModified", "sha")}
+                items.append(item)
+        sort = query.get("sort")
+        if sort in ("downloads", "likes", "lastModified"):
+            items.sort(key=lambda i: (i.get(sort) or "", i["id"]) if sort == "lastModified" else (i[sort], i["id"]))
+            if query.get("direction", "-1") == "-1":
+                items.reverse()
+        if "limit" in query:
+            items = items[: int(query["limit"])]
+        self._json(200, items)
 
     def _tree(self, repo: str, revision: str) -> None:
         commit = self._commit_for(repo, revision)
         if commit is None:
             return
-        entries = [
-            {"type": "file", "oid": e.oid, "size": e.size, "path": e.path}
-            for e in self.server_state.hub.tree(repo, commit)
-        ]
-        self._json(200, entries + self.server_state.extra_tree.get(repo, []))
+        state = self.server_state
+        self._json(200, state.listing(repo, commit) + state.extra_tree.get(repo, []))
 
-    def _resolve(self, repo: str, revision: str, file: str) -> None:
+    def _resolve(self, repo: str, revision: str, file: str, raw: bool) -> None:
         commit = self._commit_for(repo, revision)
         if commit is None:
-            return
-        hub = self.server_state.hub
-        entry = next((e for e in hub.tree(repo, commit) if e.path == file), None)
+            return None
+        state = self.server_state
+        entry = next((e for e in state.hub.tree(repo, commit) if e.path == file), None)
         if entry is None:
             return self._error(404, "EntryNotFound", f"{file} does not exist at {revision}")
-        with tempfile.NamedTemporaryFile() as tmp:
-            hub.read_blob(repo, entry.oid, Path(tmp.name))
-            content = Path(tmp.name).read_bytes()
-        content = self.server_state.tamper.get((repo, file), content)
-        headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"', "Accept-Ranges": "bytes"}
-        status = 200
-        if m := re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range", "")):
-            start, end = int(m[1]), int(m[2]) if m[2] else len(content) - 1
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(content)}"
-            content, status = content[start : end + 1], 206
-        self._send(status, content, headers, content_type="application/octet-stream")
+        sha256, size, head = state.blobs.digest(repo, entry)
+        if is_lfs(file, size, head):
+            linked = state.pointer_size.get((repo, file), size)
+            if raw:
+                return self._send(200, lfs_pointer(sha256, linked), {"X-Repo-Commit": commit}, "text/plain")
+            location = (
+                f"{state.storage_url}/objects/{sha256}?repo={quote(repo)}&blob={entry.oid}&path={quote(file)}"
+            )
+            headers = {
+                "X-Repo-Commit": commit,
+                "X-Linked-Etag": f'"{sha256}"',
+                "X-Linked-Size": str(linked),
+                "Location": location,
+            }
+            return self._send(302, b"", headers)
+        headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"'}
+        return self._send_file(state.blobs.path(repo, entry.oid), headers, state.tamper.get((repo, file)))
 
     def _create_repo(self, data: dict) -> None:
         repo = f"{data.get('organization') or 'user'}/{data['name']}"
@@ -211,7 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
         hub.create_repo(repo)
         if data.get("private") or data.get("visibility") == "private":
             self.server_state.private.add(repo)
-        self._json(200, url)
+        return self._json(200, url)
 
     def _preupload(self, repo: str, revision: str, data: dict) -> None:
         hub = self.server_state.hub
@@ -220,28 +451,54 @@ class _Handler(BaseHTTPRequestHandler):
         except (RepoNotFound, RevisionNotFound):
             commit = None
         current = {e.path: e.oid for e in hub.tree(repo, commit)} if commit else {}
-        self._json(
-            200,
-            {
-                "files": [
-                    {"path": f["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": current.get(f["path"])}
-                    for f in data["files"]
-                ]
-            },
-        )
+        files = []
+        for f in data["files"]:
+            lfs = is_lfs(f["path"], int(f["size"]), base64.b64decode(f.get("sample") or ""))
+            mode = "lfs" if lfs else "regular"
+            files.append({"path": f["path"], "uploadMode": mode, "shouldIgnore": False, "oid": current.get(f["path"])})
+        self._json(200, {"files": files})
+
+    def _lfs_batch(self, repo: str, data: dict) -> None:
+        """The git-LFS batch API, basic transfer: an upload href on the storage for each object it lacks."""
+        state = self.server_state
+        if data.get("operation") != "upload" or "basic" not in data.get("transfers", ["basic"]):
+            return self._error(400, None, "only basic uploads are offered")
+        objects = []
+        for obj in data["objects"]:
+            oid, size = obj["oid"], int(obj["size"])
+            item: dict = {"oid": oid, "size": size, "authenticated": True}
+            if not (state.uploads / oid).is_file():
+                item["actions"] = {
+                    "upload": {"href": f"{state.storage_url}/upload/{oid}", "header": {}},
+                    "verify": {"href": f"{state.url}/{repo}.git/info/lfs/objects/verify", "header": {}},
+                }
+            objects.append(item)
+        return self._json(200, {"transfer": "basic", "objects": objects}, {"Content-Type": "application/vnd.git-lfs+json"})
+
+    def _lfs_verify(self, data: dict) -> None:
+        stored = self.server_state.uploads / str(data.get("oid"))
+        if not stored.is_file() or stored.stat().st_size != data.get("size"):
+            return self._error(404, None, f"object {data.get('oid')} was not uploaded")
+        return self._json(200, {})
 
     def _commit(self, repo: str, revision: str, body: bytes) -> None:
-        files: dict[str, bytes] = {}
+        files: dict[str, bytes | Path] = {}
         deletions: list[str] = []
         header: dict = {}
         for line in body.decode().splitlines():
             item = json.loads(line)
+            value = item["value"]
             if item["key"] == "header":
-                header = item["value"]
+                header = value
             elif item["key"] == "file":
-                files[item["value"]["path"]] = base64.b64decode(item["value"]["content"])
+                files[value["path"]] = base64.b64decode(value["content"])
+            elif item["key"] == "lfsFile":
+                stored = self.server_state.uploads / value["oid"]
+                if value.get("algo") != "sha256" or not stored.is_file() or stored.stat().st_size != value["size"]:
+                    return self._error(422, None, f"LFS object {value['oid']} for {value['path']} was never uploaded")
+                files[value["path"]] = stored
             elif item["key"] == "deletedFile":
-                deletions.append(item["value"]["path"])
+                deletions.append(value["path"])
         message = header.get("summary", "") + ("\n\n" + header["description"] if header.get("description") else "")
         try:
             commit = self.server_state.hub.commit(
@@ -251,7 +508,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "RepoNotFound", "Repository not found")
         except RevisionNotFound:
             return self._error(404, "RevisionNotFound", f"no branch {revision}")
-        self._json(
+        return self._json(
             200,
             {
                 "commitOid": commit,
@@ -265,4 +522,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.server_state.hub.create_branch(repo, branch, data.get("startingPoint") or "main")
         except (RepoNotFound, RevisionNotFound) as exc:
             return self._error(404, "RevisionNotFound", str(exc))
-        self._json(200, {})
+        return self._json(200, {})
+
+
+def _card_metadata(state: HubServer, repo: str, commit: str) -> dict:
+    """The YAML metadata block of the repo's README.md, as the Hub indexes it ({} without one)."""
+    import yaml
+
+    entry = next((e for e in state.hub.tree(repo, commit) if e.path == "README.md"), None)
+    if entry is None:
+        return {}
+    text = state.blobs.path(repo, entry.oid).read_text("utf-8", errors="replace")
+    if not (m := re.match(r"---\n(.*?)\n---\n", text, re.DOTALL)):
+        return {}
+    try:
+        data = yaml.safe_load(m[1])
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}

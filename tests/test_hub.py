@@ -1,6 +1,7 @@
 """Pull and publish with the real huggingface_hub client over HTTP: the test server for writes, olah for reads."""
 
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -80,22 +81,22 @@ def test_verified_files_are_not_hashed_again(hub_server, olah, make_run, monkeyp
 
 
 @pytest.mark.usefixtures("token")
-def test_tampered_download_is_caught_and_removed(hub_server, make_run):
+def test_tampered_regular_file_is_caught_and_removed(hub_server, make_run):
+    """config.json is a regular (non-LFS) file: its git blob id is the reference. LFS files: test_hub_lfs.py."""
     run, _ = make_run("cnn", seed=4)
     zoo.publish(run, "tamper/cnn", hub=hub_server.url)
-    content = bytearray(Path(run / "model.safetensors").read_bytes())
-    content[-1] ^= 0xFF
-    hub_server.tamper[("tamper/cnn", "model.safetensors")] = bytes(content)
+    with urllib.request.urlopen(f"{hub_server.url}/tamper/cnn/raw/main/config.json") as published:
+        content = published.read().replace(b'"seed": 4', b'"seed": 5')  # same size, other bytes
+    hub_server.tamper[("tamper/cnn", "config.json")] = content
     with pytest.raises(
         VerificationError,
-        match=r"model.safetensors failed verification: expected git-sha1:\w{40}, "
-        r"got git-sha1:\w{40}",
+        match=r"config.json failed verification: expected git-sha1:\w{40}, got git-sha1:\w{40}",
     ):
         zhub.download("tamper/cnn", hub=hub_server.url)
     cache = Path(zhub._hf_cache_folder("tamper/cnn"))
-    assert not list(cache.glob("snapshots/*/model.safetensors"))
-    assert not any(b.read_bytes() == bytes(content) for b in cache.glob("blobs/*"))
-    del hub_server.tamper[("tamper/cnn", "model.safetensors")]
+    assert not list(cache.glob("snapshots/*/config.json"))
+    assert not any(b.read_bytes() == content for b in cache.glob("blobs/*"))
+    del hub_server.tamper[("tamper/cnn", "config.json")]
     assert zhub.download("tamper/cnn", hub=hub_server.url).files  # a clean pull repairs the cache
 
 

@@ -93,6 +93,7 @@ def zoo_env(params_cache: Path, tmp_path: Path) -> dict[str, str]:
         COLUMNS="200",
         NO_COLOR="1",
         HF_HUB_DISABLE_TELEMETRY="1",
+        HF_HUB_DISABLE_XET="1",  # the test Hub server offers the LFS batch API, not Xet (tests/hubserver.py)
     )
     return env
 

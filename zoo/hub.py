@@ -178,12 +178,12 @@ def hub_errors(target_text: str, where: str, offline: bool = False) -> Iterator[
         ) from None
 
 
-def _verify_all(folder: Path, expected: Mapping[str, str]) -> list[PulledFile]:
+def _verify_all(folder: Path, expected: Mapping[str, str], sizes: Mapping[str, int]) -> list[PulledFile]:
     records = VerifiedRecords()
     try:
         out = []
         for path in sorted(expected):
-            digests = verify(folder / path, path, expected[path], records)
+            digests = verify(folder / path, path, expected[path], records, sizes.get(path))
             out.append(PulledFile(path=path, sha256=digests.sha256, size=digests.size))
         return out
     finally:
@@ -197,7 +197,10 @@ def _hf_cache_folder(repo_id: str) -> Path:
     return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
 
 
-def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pickle: bool) -> tuple[Path, str, dict]:
+def _pull_remote(
+    target: Target, endpoint: str | None, offline: bool, allow_pickle: bool
+) -> tuple[Path, str, dict[str, str], dict[str, int]]:
+    """The cached folder, the commit, each file's reference digest, and each listed file's size."""
     from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
     from huggingface_hub.errors import RemoteEntryNotFoundError
     from huggingface_hub.hf_api import RepoFile
@@ -219,10 +222,11 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
             if reference is None:
                 raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
             expected[path] = reference
-        return folder, folder.name, expected
+        return folder, folder.name, expected, {}
     api = HfApi(endpoint=endpoint, **library())
     with hub_errors(text, where):
         commit = target.revision
+        sizes: dict[str, int] = {}
         if not COMMIT_RE.fullmatch(commit):
             commit = api.model_info(target.repo_id, revision=target.revision).sha
         if target.pins:  # the catalog already names every file and its sha256: no listing needed
@@ -235,6 +239,7 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
                 if isinstance(f, RepoFile)
             ]
             reference = {f.path: f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}" for f in tree}
+            sizes = {f.path: f.lfs.size if f.lfs else f.size for f in tree}
             chosen = select_files(sorted(reference), {}, allow_pickle, f"{target.repo_id}@{commit}")
             expected = {p: reference[p] for p in chosen}
 
@@ -250,6 +255,14 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
                     f"{path} is not in {target.repo_id}@{commit} on {where}, though the catalog "
                     "pins it: fix the entry or run 'zoo pin' again."
                 ) from None
+            except OSError as exc:  # huggingface_hub's size check: the bytes that came are not the size announced
+                if "Consistency check failed" not in str(exc):
+                    raise
+                _drop_incomplete(target.repo_id, expected[path])
+                raise VerificationError(
+                    f"{path} failed verification: {str(exc).splitlines()[0]} Nothing was kept; pull again, "
+                    "and report it to the repository's owner if it happens again."
+                ) from None
 
         with ThreadPoolExecutor(max_workers=min(8, len(expected) or 1)) as pool:
             list(pool.map(fetch, sorted(expected)))
@@ -259,10 +272,18 @@ def _pull_remote(target: Target, endpoint: str | None, offline: bool, allow_pick
         ref.parent.mkdir(parents=True, exist_ok=True)
         if not ref.is_file() or ref.read_text().strip() != commit:
             write_text(ref, commit)
-    return folder, commit, expected
+    return folder, commit, expected, sizes
 
 
-def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, str, dict]:
+def _drop_incomplete(repo_id: str, reference: str) -> None:
+    """Delete the partial download huggingface_hub keeps for a resume, when what it announced was wrong."""
+    for partial in (_hf_cache_folder(repo_id) / "blobs").glob(f"{reference.partition(':')[2]}*.incomplete"):
+        partial.unlink(missing_ok=True)
+
+
+def _pull_local(
+    target: Target, root: str, allow_pickle: bool
+) -> tuple[Path, str, dict[str, str], dict[str, int]]:
     from zoo.localhub import LocalHub
 
     hub = LocalHub(root)
@@ -278,7 +299,7 @@ def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, st
             with replacing(dest) as tmp:
                 hub.read_blob(target.repo_id, tree[path].oid, tmp)
     expected = {p: target.pins.get(p) or f"git-sha1:{tree[p].oid}" for p in chosen}
-    return folder, commit, expected
+    return folder, commit, expected, {p: tree[p].size for p in chosen}
 
 
 def _fetch(
@@ -287,10 +308,10 @@ def _fetch(
     """Bring a target's files into the cache from a local hub folder or an endpoint, and verify every one."""
     location = hub_location(hub)
     if is_local(location):
-        folder, commit, expected = _pull_local(target, location, allow_pickle)
+        folder, commit, expected, sizes = _pull_local(target, location, allow_pickle)
     else:
-        folder, commit, expected = _pull_remote(target, location, offline, allow_pickle)
-    return folder, commit, _verify_all(folder, expected)
+        folder, commit, expected, sizes = _pull_remote(target, location, offline, allow_pickle)
+    return folder, commit, _verify_all(folder, expected, sizes)
 
 
 def download(

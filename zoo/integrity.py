@@ -109,8 +109,16 @@ def actual(digests: Digests, expected: str) -> str:
     return f"{algorithm}:{digests.git_sha1 if algorithm == 'git-sha1' else digests.sha256}"
 
 
-def verify(path: Path, repo_path: str, expected: str, records: VerifiedRecords) -> Digests:
-    """Check one file; on a mismatch delete it (and forget it) and raise VerificationError naming both digests."""
+def verify(path: Path, repo_path: str, expected: str, records: VerifiedRecords, size: int | None = None) -> Digests:
+    """Check one file (its size first when the Hub listed one, then its digest); on a mismatch delete it (and
+    forget it) and raise VerificationError naming both values."""
+    if size is not None and (found := os.stat(path).st_size) != size:
+        records.forget(path)
+        _remove_from_cache(path)
+        raise VerificationError(
+            f"{repo_path} failed verification: the Hub lists {size} bytes, {found} arrived. The file was removed "
+            "from the cache; pull again, and report it to the repository's owner if it happens again."
+        )
     digests = records.lookup(path)
     if digests is None or records.expected(path) != expected:
         digests = hash_file(path)
