@@ -95,9 +95,7 @@ class HubServer:
         self.storage_httpd = ThreadingHTTPServer(("127.0.0.1", 0), storage)
         #: another origin, like the Hub's CDN: clients must not send the Hub's token there
         self.storage_url = f"http://127.0.0.1:{self.storage_httpd.server_address[1]}"
-        self.threads = [
-            threading.Thread(target=s.serve_forever, daemon=True) for s in (self.httpd, self.storage_httpd)
-        ]
+        self.threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.httpd, self.storage_httpd)]
 
     def __enter__(self) -> HubServer:
         for thread in self.threads:
@@ -249,7 +247,7 @@ class _Storage(_Plumbing):
         self._record()
         url = urlparse(self.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
-        if not (m := re.fullmatch(r"/objects/(?P<sha>[0-9a-f]{64})", url.path)) or "repo" not in query:
+        if not re.fullmatch(r"/objects/[0-9a-f]{64}", url.path) or "repo" not in query:
             return self._error(404, None, "no such object")
         state = self.server_state
         repo, blob = query["repo"], query["blob"]
@@ -420,9 +418,7 @@ class _Handler(_Plumbing):
             linked = state.pointer_size.get((repo, file), size)
             if raw:
                 return self._send(200, lfs_pointer(sha256, linked), {"X-Repo-Commit": commit}, "text/plain")
-            location = (
-                f"{state.storage_url}/objects/{sha256}?repo={quote(repo)}&blob={entry.oid}&path={quote(file)}"
-            )
+            location = f"{state.storage_url}/objects/{sha256}?repo={quote(repo)}&blob={entry.oid}&path={quote(file)}"
             headers = {
                 "X-Repo-Commit": commit,
                 "X-Linked-Etag": f'"{sha256}"',
@@ -473,7 +469,7 @@ class _Handler(_Plumbing):
                     "verify": {"href": f"{state.url}/{repo}.git/info/lfs/objects/verify", "header": {}},
                 }
             objects.append(item)
-        return self._json(200, {"transfer": "basic", "objects": objects}, {"Content-Type": "application/vnd.git-lfs+json"})
+        return self._json(200, {"transfer": "basic", "objects": objects})
 
     def _lfs_verify(self, data: dict) -> None:
         stored = self.server_state.uploads / str(data.get("oid"))

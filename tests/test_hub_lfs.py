@@ -118,7 +118,7 @@ def test_resolve_redirects_to_storage_that_honours_range(hub_server, make_run):
     data = (run / "model.safetensors").read_bytes()
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
+        def redirect_request(self, *_args, **_kwargs):
             return None
 
     opener = urllib.request.build_opener(NoRedirect)

@@ -38,8 +38,8 @@ def checked(block: str) -> str:
 
 def test_the_checker_turns_promises_into_assertions():
     script = checked('zoo.list_models()   # ["a", "b"]\nzoo.x()["n"]   # 3, counted\nv = f()   # 7\ny   # 0.9...\n')
-    assert 'assert (zoo.list_models()) == [\'a\', \'b\']' in script
-    assert "assert (zoo.x()[\"n\"]) == 3" in script
+    assert "assert (zoo.list_models()) == ['a', 'b']" in script
+    assert 'assert (zoo.x()["n"]) == 3' in script
     assert "v = f()   # 7" in script  # an assignment is run, not asserted
     assert "assert repr(y).startswith('0.9')" in script
 

@@ -281,9 +281,7 @@ def _drop_incomplete(repo_id: str, reference: str) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _pull_local(
-    target: Target, root: str, allow_pickle: bool
-) -> tuple[Path, str, dict[str, str], dict[str, int]]:
+def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, str, dict[str, str], dict[str, int]]:
     from zoo.localhub import LocalHub
 
     hub = LocalHub(root)
