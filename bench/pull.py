@@ -1,9 +1,11 @@
-"""Pull a 200 MB model through olah: zoo (verification included) against plain snapshot_download.
+"""Pull a 400 MB LFS file through the test Hub server: zoo (verification included) against plain snapshot_download.
 
-Cold: a fresh Hugging Face cache each run. Warm: the same cache again. Each pull runs in its own process
-(the HF cache location is fixed when huggingface_hub is imported) and times only the call itself. Runs are
-interleaved, after one warm-up pull, so olah and the page cache serve both sides alike.
-Run: .venv/bin/python bench/pull.py [--mb 200] [--runs 3]
+The server (tests/hubserver.py) serves the weights as the Hub does: listed with their sha256 in the tree's `lfs`
+field, resolved with a 302 to a storage origin. Cold: a fresh Hugging Face cache each run. Warm: the same cache
+again. Each pull runs in its own process (the HF cache location is fixed when huggingface_hub is imported) and
+times only the call itself. Runs are interleaved, after one warm-up pull, so the server and the page cache serve
+both sides alike.
+Run: .venv/bin/python bench/pull.py [--mb 400] [--runs 3]
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 REPO = "bench/big-model"
 TIMED = {
@@ -47,32 +49,6 @@ def make_repo(root: Path, megabytes: int) -> None:
     )
 
 
-def start_olah(root: Path) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = root / "olah.toml"
-    config.write_text(
-        f'[basic]\nhost = "127.0.0.1"\nport = {port}\nrepos-path = "{root / "olah-cache"}"\n'
-        f'mirrors-path = ["{root / "hub"}"]\nmirror-scheme = "http"\nmirror-netloc = "127.0.0.1:{port}"\n'
-        f'mirror-lfs-netloc = "127.0.0.1:{port}"\n\n[accessibility]\noffline = true\n'
-    )
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("olah-cli")), "-c", str(config)],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(600):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("olah did not start")
-
-
 def timed_pull(kind: str, url: str, home: Path) -> float:
     # Both sides import huggingface_hub's download code before the clock starts: only the pull is timed.
     prelude = "import time, huggingface_hub.hf_api, huggingface_hub.file_download, huggingface_hub._snapshot_download\n"
@@ -84,16 +60,19 @@ def timed_pull(kind: str, url: str, home: Path) -> float:
 
 
 def main() -> None:
+    from hubserver import HubServer
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mb", type=int, default=200)
+    parser.add_argument("--mb", type=int, default=400)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zoo-bench-pull-") as tmp:
         root = Path(tmp)
         make_repo(root, args.mb)
-        proc, url = start_olah(root)
-        try:
+        with HubServer(root / "hub") as server:
+            url = server.url
             timed_pull("snapshot_download", url, root / "warmup")
+            listed = [f for f in json.loads(_get(f"{url}/api/models/{REPO}/tree/main")) if "lfs" in f]
             cold: dict[str, list[float]] = {k: [] for k in TIMED}
             warm: dict[str, list[float]] = {k: [] for k in TIMED}
             for run in range(args.runs):
@@ -102,9 +81,8 @@ def main() -> None:
                     cold[kind].append(timed_pull(kind, url, home))
                     warm[kind].append(timed_pull(kind, url, home))
                     warm[kind].append(timed_pull(kind, url, home))
-        finally:
-            proc.terminate()
-    print(f"{args.mb} MB model through olah, median of {args.runs} cold and {2 * args.runs} warm pulls")
+    print(f"{args.mb} MB model through the test Hub server, as LFS ({', '.join(f['path'] for f in listed)}),")
+    print(f"median of {args.runs} cold and {2 * args.runs} warm pulls")
     print(f"{'':<22}{'cold s':>10}{'warm s':>10}")
     for kind in TIMED:
         print(f"{kind:<22}{statistics.median(cold[kind]):>10.3f}{statistics.median(warm[kind]):>10.3f}")
@@ -113,6 +91,13 @@ def main() -> None:
     print(f"\n{'ratio zoo / snapshot_download':<34}{'value':>8}{'target':>9}")
     print(f"{'cold pull':<34}{cold_ratio:>8.3f}{'<= 1.15':>9}")
     print(f"{'warm pull (cached)':<34}{warm_ratio:>8.3f}{'<= 2':>9}")
+
+
+def _get(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url) as response:
+        return response.read().decode()
 
 
 if __name__ == "__main__":

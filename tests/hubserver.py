@@ -368,7 +368,8 @@ class _Handler(_Plumbing):
         return item
 
     def _list_models(self, query: dict[str, str]) -> None:
-        """GET /api/models: filter (a tag), search (in the id), author, sort, direction, limit, full, cardData."""
+        """GET /api/models: filter (a tag), search (in the id), author, pipeline_tag, sort, direction, limit, full,
+        cardData."""
         state = self.server_state
         items = []
         for org_dir in sorted((state.hub.root / "models").glob("*")):
@@ -385,6 +386,8 @@ class _Handler(_Plumbing):
                 if "search" in query and query["search"].lower() not in repo.lower():
                     continue
                 if "author" in query and org_dir.name != query["author"]:
+                    continue
+                if "pipeline_tag" in query and item["pipeline_tag"] != query["pipeline_tag"]:
                     continue
                 if "full" not in query:
                     item = {k: v for k, v in item.items() if k not in ("siblings", "lastModified", "sha")}

@@ -11,11 +11,16 @@ from zoo.catalog import parse_catalog
 from zoo.scaffold import render
 
 DOC = Path(__file__).resolve().parents[1] / "CONTRIBUTING.md"
-BLOCK = re.compile(r"(?:<!-- scaffold: (?P<path>\S+) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)
+BLOCK = re.compile(r"(?:<!-- (?P<kind>scaffold|file): (?P<path>\S+) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)
+ROOT = DOC.parent
 
 
-def blocks() -> list[tuple[str | None, str, str]]:
-    return [(m["path"], m["lang"], m["body"]) for m in BLOCK.finditer(DOC.read_text("utf-8"))]
+def blocks(kind: str = "scaffold") -> list[tuple[str | None, str, str]]:
+    """(path, language, body) of each code block; the path of the file it is cut from, when it is that kind's."""
+    return [
+        (m["path"] if m["kind"] == kind else None, m["lang"], m["body"])
+        for m in BLOCK.finditer(DOC.read_text("utf-8"))
+    ]
 
 
 def is_excerpt(body: str, text: str) -> bool:
@@ -31,7 +36,12 @@ def test_every_code_excerpt_is_cut_from_the_scaffold():
     for path, body in excerpts:
         assert path in files, path
         assert is_excerpt(body, files[path]), f"CONTRIBUTING.md's excerpt of {path} no longer matches:\n{body}"
-    assert all(path for path, lang, _ in blocks() if lang == "python")  # no Python that nothing checks
+    files_cut = [(path, body) for path, lang, body in blocks("file") if path]
+    assert files_cut
+    for path, body in files_cut:
+        assert is_excerpt(body, (ROOT / path).read_text("utf-8")), f"CONTRIBUTING.md's excerpt of {path} changed"
+    checked = {body for _, body in [*excerpts, *files_cut]}
+    assert all(body in checked for _, lang, body in blocks() if lang == "python")  # no Python that nothing checks
 
 
 def test_the_catalog_example_is_read_by_zoos_catalog_reader():

@@ -17,7 +17,7 @@ def test_one_import_gives_every_name_without_torch():
         "print(json.dumps([sorted(zoo.plugin.__all__), [m for m in ('torch', 'numpy') if m in sys.modules]]))"
     )
     names, heavy = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout)
-    surface = {"ModelSpec", "DatasetSpec", "RecipeSpec", "Sample", "Recipe", "Data", "ConvertedWeights", "hookimpl"}
+    surface = {"ModelSpec", "DatasetSpec", "RecipeSpec", "Sample", "Recipe", "Data", "Claim", "ForeignRepo", "hookimpl"}
     assert surface <= set(names)
     assert heavy == []
     assert all(getattr(zoo.plugin, name) is not None for name in zoo.plugin.__all__)

@@ -1,9 +1,19 @@
+import json
+
 import pytest
 import torch
 from torch import nn
 
 from zoo.errors import UsageError, ZooError
-from zoo.weights import WeightsMismatchError, find_weights, load_into, read_state_dict, save
+from zoo.weights import (
+    WeightsMismatchError,
+    find_weights,
+    load_files,
+    load_into,
+    read_state_dict,
+    save,
+    weight_files,
+)
 
 
 def test_save_is_atomic_and_round_trips(tmp_path):
@@ -43,3 +53,63 @@ def test_corrupt_safetensors(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"garbage")
     with pytest.raises(ZooError, match="is not a valid safetensors file"):
         read_state_dict(find_weights(tmp_path))
+
+
+PEAK = """
+import resource, sys, torch, torchvision
+from pathlib import Path
+from zoo.weights import load_files, weight_files
+torch.manual_seed(0)
+model = torchvision.models.resnet101()
+for p in model.parameters():
+    p.data.zero_()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+load_files(model, weight_files(Path(sys.argv[1])), "resnet101")
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print((after - before) * 1024, float(next(model.parameters()).abs().sum()))
+"""
+
+
+def test_shards_load_strictly_with_one_shard_in_memory(tmp_path):
+    """huggingface_hub's own sharding (as transformers publishes large models) against one whole file."""
+    import subprocess
+    import sys
+
+    import torchvision
+    from huggingface_hub import save_torch_state_dict
+
+    torch.manual_seed(1)
+    state = torchvision.models.resnet101().state_dict()
+    size = sum(t.numel() * t.element_size() for t in state.values())
+    sharded, whole = tmp_path / "sharded", tmp_path / "whole"
+    sharded.mkdir()
+    whole.mkdir()
+    save_torch_state_dict(state, sharded, max_shard_size="20MB")
+    save_torch_state_dict(state, whole, max_shard_size="10GB")
+    assert len(list(sharded.glob("*.safetensors"))) > 5 and (sharded / "model.safetensors.index.json").is_file()
+
+    def peak(folder):
+        out = subprocess.run([sys.executable, "-c", PEAK, str(folder)], capture_output=True, text=True, check=True)
+        grown, checksum = out.stdout.split()
+        return int(grown), float(checksum)
+
+    (sharded_peak, sharded_sum), (whole_peak, whole_sum) = peak(sharded), peak(whole)
+    assert sharded_sum == whole_sum > 0  # the same tensors arrived
+    assert whole_peak > 0.8 * size  # the measurement sees a whole checkpoint in memory ...
+    assert sharded_peak < 3 * 20e6  # ... and about one 20 MB shard when it is sharded
+
+
+def test_shards_that_miss_or_repeat_tensors_are_refused(tmp_path):
+    from huggingface_hub import save_torch_state_dict
+
+    state = nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 64)).state_dict()
+    save_torch_state_dict(state, tmp_path, max_shard_size="20KB")
+    index = json.loads((tmp_path / "model.safetensors.index.json").read_text())
+    assert len(set(index["weight_map"].values())) == 2
+    load_files(nn.Sequential(nn.Linear(64, 64), nn.Linear(64, 64)), weight_files(tmp_path), "two layers")
+    with pytest.raises(WeightsMismatchError, match=r"missing keys 2\.weight"):
+        load_files(nn.Sequential(*(nn.Linear(64, 64) for _ in range(3))), weight_files(tmp_path), "three layers")
+    first = sorted(set(index["weight_map"].values()))[0]
+    (tmp_path / first).unlink()
+    with pytest.raises(ZooError, match=f"names shards the repository lacks: {first}"):
+        weight_files(tmp_path)

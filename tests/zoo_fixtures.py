@@ -191,43 +191,50 @@ def olah_session_cache(olah: str) -> dict[str, str]:
     return {"HF_ENDPOINT": olah, "HF_HOME": os.environ["HF_HOME"]}
 
 
-@pytest.fixture
-def make_run(tmp_path: Path):
-    """`make_run("cnn", seed=0)`: a run folder as training writes it, with real random weights; returns (dir, model)."""
+def write_run(
+    folder: Path,
+    model_name: str = "cnn",
+    seed: int = 0,
+    dataset: str = "digits",
+    metrics: dict | None = None,
+    **model_args: object,
+):
+    """A run folder as training writes it, with real random weights; returns the model."""
     import torch
 
     import zoo
     from zoo.runs import run_config, write_json
     from zoo.weights import save
 
-    def make(
-        model_name: str = "cnn",
-        seed: int = 0,
-        dataset: str = "digits",
-        metrics: dict | None = None,
-        folder: Path | None = None,
-        **model_args,
-    ):
-        torch.manual_seed(seed)
-        spec = zoo.get_registry().model(model_name)
-        model = spec.build(**model_args)
+    torch.manual_seed(seed)
+    spec = zoo.get_registry().model(model_name)
+    model = spec.build(**model_args)
+    save(model, folder / "model.safetensors")
+    write_json(
+        folder / "config.json",
+        run_config(
+            spec.name,
+            {**spec.kwargs, **model_args},
+            plugin=spec.plugin,
+            plugin_version="0.1.0",
+            task=spec.task,
+            dataset={"name": dataset, "fingerprint": "sha256:" + "0" * 64},
+            recipe=f"{spec.name}-{dataset}",
+            seed=seed,
+            settings={"best_metric": "accuracy"},
+        ),
+    )
+    write_json(folder / "metrics.json", metrics or {"accuracy": 0.95, "loss": 0.2})
+    return model
+
+
+@pytest.fixture
+def make_run(tmp_path: Path):
+    """`make_run("cnn", seed=0)`: a run folder as training writes it, with real random weights; returns (dir, model)."""
+
+    def make(model_name: str = "cnn", seed: int = 0, folder: Path | None = None, **kwargs):
         folder = folder or tmp_path / f"run-{model_name}-{seed}"
-        save(model, folder / "model.safetensors")
-        write_json(
-            folder / "config.json",
-            run_config(
-                spec.name,
-                {**spec.kwargs, **model_args},
-                plugin=spec.plugin,
-                plugin_version="0.1.0",
-                task=spec.task,
-                dataset={"name": dataset, "fingerprint": "sha256:" + "0" * 64},
-                recipe=f"{spec.name}-{dataset}",
-                seed=seed,
-            ),
-        )
-        write_json(folder / "metrics.json", metrics or {"accuracy": 0.95, "loss": 0.2})
-        return folder, model
+        return folder, write_run(folder, model_name, seed, **kwargs)
 
     return make
 
@@ -288,91 +295,67 @@ def timm_resnet18(hub_root, tmp_path_factory):
     return model.eval()
 
 
-# transformers' Wav2Vec2ForCTC names for torchaudio's keys, as the Hub's facebook/wav2vec2-base-960h holds them.
-TRANSFORMERS_NAMES = (
-    ("feature_extractor.", "wav2vec2.feature_extractor."),
-    ("encoder.feature_projection.", "wav2vec2.feature_projection."),
-    ("encoder.transformer.", "wav2vec2.encoder."),
-    ("aux.", "lm_head."),
-)
-WAV2VEC2_BASE_960H_CONFIG = {
-    "architectures": ["Wav2Vec2ForCTC"],
-    "model_type": "wav2vec2",
+# facebook/wav2vec2-base-960h's config.json, as transformers describes that model.
+WAV2VEC2_BASE_960H = {
     "conv_bias": False,
-    "conv_dim": [512] * 7,
-    "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
-    "conv_stride": [5, 2, 2, 2, 2, 2, 2],
     "do_stable_layer_norm": False,
     "feat_extract_norm": "group",
     "hidden_size": 768,
     "intermediate_size": 3072,
     "num_attention_heads": 12,
-    "num_conv_pos_embedding_groups": 16,
-    "num_conv_pos_embeddings": 128,
-    "num_feat_extract_layers": 7,
     "num_hidden_layers": 12,
     "vocab_size": 32,
     "pad_token_id": 0,
-    "bos_token_id": 1,
-    "eos_token_id": 2,
 }
 WAV2VEC2_VOCAB = ["<pad>", "<s>", "</s>", "<unk>", "|", *"ETAONIHSRDLUMWCFGYPBVK'XJQZ"]
 
 
-def transformers_layout(state: dict, old_weight_norm: bool = True) -> dict:
-    """A torchaudio wav2vec2 state dict under transformers' key names (weight_g/weight_v as older exports)."""
-    import torch
+def save_transformers_ctc(
+    folder: Path,
+    kind: str = "Wav2Vec2ForCTC",
+    vocab: list[str] | None = None,
+    seed: int = 0,
+    tokenizer: dict | None = None,
+    max_shard_size: str | None = None,
+    **config: object,
+):
+    """A CTC speech model as transformers saves it (save_pretrained: safetensors, config.json, the processor's
+    vocab.json, tokenizer_config.json, preprocessor_config.json), with random weights; returns the model."""
+    import json
 
-    out = {"wav2vec2.masked_spec_embed": torch.rand(state["aux.weight"].shape[1])}
-    for key, tensor in state.items():
-        for ours, theirs in TRANSFORMERS_NAMES:
-            if key.startswith(ours):
-                key = theirs + key[len(ours) :]
-                break
-        if old_weight_norm:
-            key = key.replace("parametrizations.weight.original0", "weight_g")
-            key = key.replace("parametrizations.weight.original1", "weight_v")
-        out[key] = tensor.contiguous()
-    return out
+    import torch
+    import transformers
+
+    vocab = vocab or WAV2VEC2_VOCAB
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(vocab)}))
+    options = {"pad_token": "<pad>", "unk_token": "<unk>", "word_delimiter_token": "|", **(tokenizer or {})}
+    processor = transformers.Wav2Vec2Processor(
+        feature_extractor=transformers.Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True),
+        tokenizer=transformers.Wav2Vec2CTCTokenizer(str(folder / "vocab.json"), **options),
+    )
+    processor.save_pretrained(folder)
+    config_class = {"Wav2Vec2ForCTC": "Wav2Vec2Config", "HubertForCTC": "HubertConfig", "WavLMForCTC": "WavLMConfig"}
+    pad_id = vocab.index(options["pad_token"])
+    settings = {"vocab_size": len(vocab), "pad_token_id": pad_id, **config}
+    torch.manual_seed(seed)
+    model = getattr(transformers, kind)(getattr(transformers, config_class[kind])(**settings)).eval()
+    model.save_pretrained(folder, **({"max_shard_size": max_shard_size} if max_shard_size else {}))
+    return model, processor
 
 
 @pytest.fixture(scope="session")
 def hf_wav2vec2_base(hub_root, tmp_path_factory):
-    """The Hub's facebook/wav2vec2-base-960h as laid out there, with random weights: transformers keys in
-    model.safetensors, config.json, vocab.json, preprocessor_config.json (plus a TF file zoo must skip).
-    Returns torchaudio's model holding the same tensors."""
-    import json
-
-    import torch
-    import torchaudio
-    from safetensors.torch import save_file
+    """facebook/wav2vec2-base-960h as transformers lays it out, with random weights (plus a TF file zoo must skip).
+    Returns (the transformers model, its processor, torchaudio's import of the model)."""
+    from torchaudio.models.wav2vec2.utils import import_huggingface_model
 
     from zoo.localhub import LocalHub
 
-    torch.manual_seed(960)
-    model = torchaudio.models.wav2vec2_base(aux_num_out=32).eval()
     folder = tmp_path_factory.mktemp("wav2vec2-base-960h")
-    save_file(transformers_layout(model.state_dict()), folder / "model.safetensors")
-    preprocessor = {
-        "do_normalize": True,
-        "feature_extractor_type": "Wav2Vec2FeatureExtractor",
-        "feature_size": 1,
-        "padding_side": "right",
-        "padding_value": 0.0,
-        "return_attention_mask": False,
-        "sampling_rate": 16000,
-    }
+    model, processor = save_transformers_ctc(folder, seed=960, **WAV2VEC2_BASE_960H)
+    (folder / "tf_model.h5").write_bytes(b"not for zoo")
     local = LocalHub(hub_root)
     local.create_repo("facebook/wav2vec2-base-960h")
-    local.commit(
-        "facebook/wav2vec2-base-960h",
-        {
-            "model.safetensors": folder / "model.safetensors",
-            "config.json": json.dumps(WAV2VEC2_BASE_960H_CONFIG).encode(),
-            "vocab.json": json.dumps({t: i for i, t in enumerate(WAV2VEC2_VOCAB)}).encode(),
-            "preprocessor_config.json": json.dumps(preprocessor).encode(),
-            "tf_model.h5": b"not for zoo",
-        },
-        "transformers weights",
-    )
-    return model
+    local.commit("facebook/wav2vec2-base-960h", {p.name: p for p in folder.iterdir()}, "transformers weights")
+    return model, processor, import_huggingface_model(model).eval()

@@ -27,8 +27,9 @@ _API = {
     "ZooError": "zoo.errors",
     "UsageError": "zoo.errors",
     "pull": "zoo.hub",
-    "publish": "zoo.hub",
+    "publish": "zoo.publishing",
     "pin": "zoo.hub",
+    "search": "zoo.hub_search",
     "train": "zoo.engine.run",
     "evaluate": "zoo.engine.run",
     "predict": "zoo.engine.run",
@@ -55,6 +56,7 @@ __all__ = [
     "publish",
     "pull",
     "reload",
+    "search",
     "train",
 ]
 
@@ -62,8 +64,10 @@ if TYPE_CHECKING:
     from zoo.api import create_model, list_models, list_plugins, model_info, model_summaries
     from zoo.engine.run import evaluate, predict, train
     from zoo.errors import UsageError, ZooError
-    from zoo.hub import pin, publish, pull
+    from zoo.hub import pin, pull
+    from zoo.hub_search import search
     from zoo.pretrained import load_pretrained
+    from zoo.publishing import publish
     from zoo.registry import get_registry, reload
     from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 

@@ -1,4 +1,5 @@
-"""Child process of zoo.params: reads qualified model names as JSON on stdin, prints their counts as JSON."""
+"""Child process of zoo.params: reads [qualified name, kwargs] pairs as JSON on stdin, prints their counts (or why
+not) as a JSON list in the same order."""
 
 from __future__ import annotations
 
@@ -6,28 +7,28 @@ import json
 import sys
 
 
-def count(spec) -> int:
+def count(spec, kwargs: dict) -> int:
     import torch
 
     try:
         with torch.device("meta"):
-            model = spec.build()
+            model = spec.build(**kwargs)
     except Exception:  # some factories cannot run on meta (they load data): build for real
-        model = spec.build()
+        model = spec.build(**kwargs)
     return sum(p.numel() for p in model.parameters())
 
 
 def main() -> None:
     from zoo.registry import Registry
 
-    names = json.loads(sys.stdin.read())
+    wanted = json.loads(sys.stdin.read())
     models = Registry.load().models
-    result: dict[str, int | str] = {}
-    for name in names:
+    result: list[int | str] = []
+    for name, kwargs in wanted:
         try:
-            result[name] = count(models.get(name))
+            result.append(count(models.get(name), kwargs))
         except Exception as exc:
-            result[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            result.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
     json.dump(result, sys.stdout)
 
 

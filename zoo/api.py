@@ -9,7 +9,7 @@ from typing import Any
 
 from zoo.errors import UsageError
 from zoo.params import param_counts
-from zoo.pretrained import load_pretrained
+from zoo.pretrained import load_pretrained, repo_info
 from zoo.registry import Registry, get_registry, reload
 from zoo.specs import ModelSpec
 
@@ -58,8 +58,11 @@ def model_summaries(
     return [_summary(registry, s, counts[s.qualified_name]) for s in specs]
 
 
-def model_info(name: str) -> dict[str, Any]:
-    """What `zoo info NAME --json` prints: the summary plus datasets, recipes and weights."""
+def model_info(name: str, hub: str | None = None) -> dict[str, Any]:
+    """What `zoo info NAME --json` prints: the summary plus datasets, recipes and weights; for a repo id
+    `org/name[@rev]`, what the repo is (see `repo_info`), read from `hub`."""
+    if "/" in name:
+        return repo_info(name, hub=hub)
     registry = get_registry()
     spec = registry.model(name)
     info = _summary(registry, spec, _params(registry, [spec])[spec.qualified_name])

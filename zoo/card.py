@@ -26,6 +26,12 @@ def _dataset_text(config: dict[str, Any]) -> str | None:
     return dataset_name(config)
 
 
+def main_metric(config: Mapping[str, Any], metrics: Mapping[str, float]) -> str | None:
+    """The metric a run was judged by: its recipe's best_metric when the run reported it, else its first one."""
+    best = (config.get("settings") or {}).get("best_metric")
+    return best if best in metrics else next(iter(sorted(metrics)), None)
+
+
 def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], license: str | None = None) -> str:
     """README.md: YAML metadata (library, tags, license, datasets, base_model, model-index) and a short body."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
@@ -51,6 +57,8 @@ def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], 
         tags=sorted({"zoo", "pytorch", str(config.get("plugin") or "zoo"), task} - {"other"}),
         model_name=repo_id,
         eval_results=results or None,
+        # What `zoo search` shows: the zoo model and the metric the recipe chose the best epoch by.
+        zoo={"model": config.get("model"), "plugin": config.get("plugin"), "metric": main_metric(config, metrics)},
     )
     rows = "\n".join(f"| {name} | {value:.4g} |" for name, value in sorted(metrics.items()))
     training = "\n".join(

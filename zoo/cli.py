@@ -37,6 +37,11 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+HubOption = Annotated[
+    str | None, typer.Option("--hub", help="A local hub folder or a Hub URL (default: ZOO_HUB, else HF_ENDPOINT).")
+]
+
+
 @app.callback()
 def _root(
     version: Annotated[  # noqa: ARG001 - handled by its eager callback
@@ -135,21 +140,26 @@ def info(
     name: Annotated[
         str,
         typer.Argument(
-            help="A model (resnet18, resnet:resnet18) or weights (resnet18.tv_in1k).",
+            help="A model (resnet18, resnet:resnet18), weights (resnet18.tv_in1k), or a Hub repo ORG/NAME[@REV] "
+            "published with zoo or claimed by a plugin (timm/resnet50.a1_in1k).",
             autocompletion=_complete_models,
             metavar="NAME",
         ),
     ],
+    hub: HubOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
-    """Show a model: its plugin, task, parameters, datasets, recipes and pretrained weights."""
-    data = zoo.model_info(name)
+    """Show a model: its plugin, task, parameters, datasets, recipes and pretrained weights (or what a repo is)."""
+    data = zoo.model_info(name, hub=hub)
     if as_json:
         _print_json(data)
         return
     from rich.text import Text
 
     console = _console()
+    if "repo_id" in data:
+        _show_repo(console, data)
+        return
     console.print(
         Text.assemble((data["name"], "bold"), printable(f" ({data['qualified_name']}): {data['description']}"))
     )
@@ -173,6 +183,29 @@ def info(
         for metric, value in w["metrics"].items():
             _add_row(weights, metric, value)
         console.print(weights)
+
+
+def _show_repo(console: Any, data: dict[str, Any]) -> None:
+    from rich.text import Text
+
+    claimed = data["claimed"]
+    source = f"{claimed['library']} {claimed['architecture']}" if claimed else "published with zoo"
+    console.print(Text.assemble((data["repo_id"], "bold"), printable(f" @ {data['revision']}: {source}")))
+    fields = _table("Field", "Value")
+    fields.show_header = False
+    labels = data["labels"]
+    rows = {
+        "model": f"{data['name']} ({data['qualified_name']})",
+        "task": data["task"],
+        "params": f"{data['params']:,}" if data["params"] is not None else "?",
+        "claimed by": f"plugin {claimed['plugin']}" if claimed else "-",
+        "labels": f"{labels['count']} ({', '.join(labels['first'])}, ...)" if labels else "-",
+        **{f"preprocessing.{k}": v for k, v in data["preprocessing"].items()},
+        **data["metrics"],
+    }
+    for key, value in rows.items():
+        _add_row(fields, key, value)
+    console.print(fields)
 
 
 plugins_app = typer.Typer(
@@ -274,18 +307,13 @@ def plugin_check(
         raise SystemExit(1)
 
 
-HubOption = Annotated[
-    str | None, typer.Option("--hub", help="A local hub folder or a Hub URL (default: ZOO_HUB, else HF_ENDPOINT).")
-]
-
-
 @app.command()
 def pull(
     name: Annotated[
         str,
         typer.Argument(
             help="Weights (resnet18.tv_in1k), a model's default weights (resnet18), "
-            "or a repo ORG/NAME[@REV] published with zoo.",
+            "or a repo ORG/NAME[@REV] published with zoo or claimed by a plugin.",
             autocompletion=_complete_models,
             metavar="NAME",
         ),
@@ -329,7 +357,7 @@ def publish(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
 ) -> None:
     """Publish a run folder to the Hub or a local hub: weights, config.json, model card and metrics, one commit."""
-    from zoo.hub import publish as publish_run
+    from zoo.publishing import publish as publish_run
 
     result = publish_run(
         run_dir,
@@ -375,6 +403,33 @@ def pin(
     _echo(f"Pinned {result.name} at {result.repo_id}@{result.revision} in {path}")
     for file in result.files:
         _echo(f"  {file.path}  sha256:{file.sha256}")
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="Text the repo id must contain.", metavar="QUERY")] = None,
+    task: Annotated[str | None, typer.Option(help="Only this task, e.g. image-classification.")] = None,
+    author: Annotated[str | None, typer.Option(help="Only this user or organisation.", metavar="ORG")] = None,
+    sort: Annotated[str, typer.Option(help="downloads, likes or updated (most first).")] = "downloads",
+    limit: Annotated[int, typer.Option(help="At most this many results.", metavar="N")] = 20,
+    hub: Annotated[
+        str | None, typer.Option("--hub", help="A Hub URL (default: ZOO_HUB, else HF_ENDPOINT).", metavar="URL")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Find models on the Hub that were published with zoo."""
+    found = zoo.search(query, task=task, author=author, sort=sort, limit=limit, hub=hub)
+    if as_json:
+        _print_json([f.to_json() for f in found])
+        return
+    if not found:
+        _echo("No models published with zoo match" + (f" '{query}'" if query else "") + ".")
+        return
+    table = _table("Repo", "Model", "Task", "Metric", "Downloads", "Updated")
+    for f in found:
+        metric = f"{f.metric['name']} {f.metric['value']:.4g}" if f.metric else "-"
+        _add_row(table, f.repo_id, f.model or "-", f.task or "-", metric, f"{f.downloads:,}", (f.updated or "-")[:10])
+    _console().print(table)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from pluggy import HookimplMarker, HookspecMarker
 if TYPE_CHECKING:
     import typer
 
+    from zoo.claims import Claim, ForeignRepo
     from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 hookspec = HookspecMarker("zoo")
@@ -44,3 +45,13 @@ def register_catalog(register: Callable[[str | os.PathLike[str]], None]) -> None
 @hookspec
 def register_commands(app: typer.Typer) -> None:
     """Add commands to the `zoo` CLI; `app` is its Typer application."""
+
+
+@hookspec(firstresult=True)
+def claim_repo(repo: ForeignRepo) -> Claim | None:
+    """Claim a Hub repository saved by another library: return a `Claim` (the zoo model, its arguments, labels,
+    preprocessing and tensor renaming) when this plugin can load it, else None. Must not import torch.
+
+    zoo asks the plugins in entry-point order and takes the first claim; a repo published by zoo is never asked.
+    Raise UsageError for a repo the plugin recognises but cannot load, saying why.
+    """

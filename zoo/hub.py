@@ -1,4 +1,4 @@
-"""Pull and publish: huggingface_hub against the Hub (or any Hub-compatible endpoint), or a local hub folder.
+"""Pull and pin: huggingface_hub against the Hub (or any Hub-compatible endpoint), or a local hub folder.
 
 Every pulled file is verified: against the catalog's sha256 pin when there is one, else against the hash the
 Hub reports (sha256 for LFS files, the git blob id for regular ones). A bad file leaves the cache.
@@ -8,24 +8,22 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zoo.atomic import clean_stale, replacing, temp_name, write_text
+from zoo.atomic import replacing, write_text
 from zoo.cachefile import cache_dir
-from zoo.card import dataset_name
-from zoo.catalog import COMMIT_RE, ENTRY_NAME_RE
+from zoo.catalog import COMMIT_RE
+from zoo.claims import Claim, ForeignRepo, claim
 from zoo.errors import UsageError, ZooError
-from zoo.integrity import Digests, VerificationError, VerifiedRecords, hash_file, verify
+from zoo.integrity import VerificationError, VerifiedRecords, verify
 from zoo.paths import check_branch, check_repo_id, check_repo_path
 from zoo.registry import get_registry
-from zoo.runs import CONFIG, METRICS, WEIGHTS, is_zoo_config, read_config_json, read_run, write_json
+from zoo.runs import is_zoo_config, read_config_json
 from zoo.weights import PICKLE_SUFFIXES
 
 # Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
@@ -40,6 +38,17 @@ class Target:
     revision: str
     name: str | None = None
     pins: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Fetched:
+    """Files brought into the cache: where, at which commit, each one's reference digest and listed size."""
+
+    folder: Path
+    commit: str
+    expected: dict[str, str]
+    sizes: dict[str, int]
+    listed: list[str]
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,10 @@ class PullResult:
     path: Path
     files: list[PulledFile]
     config: dict[str, Any] | None = None
+    #: every file the repository holds at that revision (pulled or not)
+    listed: list[str] = field(default_factory=list)
+    #: how a plugin loads it, for a repo saved by another library that no catalog entry names
+    claim: Claim | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -198,9 +211,8 @@ def _hf_cache_folder(repo_id: str) -> Path:
 
 
 def _pull_remote(
-    target: Target, endpoint: str | None, offline: bool, allow_pickle: bool
-) -> tuple[Path, str, dict[str, str], dict[str, int]]:
-    """The cached folder, the commit, each file's reference digest, and each listed file's size."""
+    target: Target, endpoint: str | None, offline: bool, allow_pickle: bool, want: Callable[[str], bool]
+) -> Fetched:
     from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
     from huggingface_hub.errors import RemoteEntryNotFoundError
     from huggingface_hub.hf_api import RepoFile
@@ -222,7 +234,7 @@ def _pull_remote(
             if reference is None:
                 raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
             expected[path] = reference
-        return folder, folder.name, expected, {}
+        return Fetched(folder, folder.name, expected, {}, sorted(expected))
     api = HfApi(endpoint=endpoint, **library())
     with hub_errors(text, where):
         commit = target.revision
@@ -231,7 +243,7 @@ def _pull_remote(
             commit = api.model_info(target.repo_id, revision=target.revision).sha
         if target.pins:  # the catalog already names every file and its sha256: no listing needed
             expected = dict(target.pins)
-            select_files(list(expected), {}, True, where)
+            listed = select_files(list(expected), {}, True, where)
         else:
             tree = [
                 f
@@ -240,8 +252,10 @@ def _pull_remote(
             ]
             reference = {f.path: f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}" for f in tree}
             sizes = {f.path: f.lfs.size if f.lfs else f.size for f in tree}
-            chosen = select_files(sorted(reference), {}, allow_pickle, f"{target.repo_id}@{commit}")
+            listed = sorted(reference)
+            chosen = select_files(listed, {}, allow_pickle, f"{target.repo_id}@{commit}")
             expected = {p: reference[p] for p in chosen}
+        expected = {p: ref for p, ref in expected.items() if want(p)}
 
         # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
         # listing above is not fetched a second time (snapshot_download would list the tree again).
@@ -272,7 +286,7 @@ def _pull_remote(
         ref.parent.mkdir(parents=True, exist_ok=True)
         if not ref.is_file() or ref.read_text().strip() != commit:
             write_text(ref, commit)
-    return folder, commit, expected, sizes
+    return Fetched(folder, commit, expected, sizes, listed)
 
 
 def _drop_incomplete(repo_id: str, reference: str) -> None:
@@ -281,7 +295,7 @@ def _drop_incomplete(repo_id: str, reference: str) -> None:
         partial.unlink(missing_ok=True)
 
 
-def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, str, dict[str, str], dict[str, int]]:
+def _pull_local(target: Target, root: str, allow_pickle: bool, want: Callable[[str], bool]) -> Fetched:
     from zoo.localhub import LocalHub
 
     hub = LocalHub(root)
@@ -289,7 +303,7 @@ def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, st
     if commit is None:
         raise UsageError(f"{target.repo_id} in {describe(root)} has no commits yet: publish to it first.")
     tree = {e.path: e for e in hub.tree(target.repo_id, commit)}
-    chosen = select_files(sorted(tree), target.pins, allow_pickle, f"{target.repo_id}@{commit}")
+    chosen = [p for p in select_files(sorted(tree), target.pins, allow_pickle, f"{target.repo_id}@{commit}") if want(p)]
     folder = cache_dir() / "local-hub" / target.repo_id / commit
     for path in chosen:
         dest = folder / path
@@ -297,19 +311,41 @@ def _pull_local(target: Target, root: str, allow_pickle: bool) -> tuple[Path, st
             with replacing(dest) as tmp:
                 hub.read_blob(target.repo_id, tree[path].oid, tmp)
     expected = {p: target.pins.get(p) or f"git-sha1:{tree[p].oid}" for p in chosen}
-    return folder, commit, expected, {p: tree[p].size for p in chosen}
+    return Fetched(folder, commit, expected, {p: tree[p].size for p in chosen}, sorted(tree))
 
 
 def _fetch(
-    target: Target, hub: str | os.PathLike[str] | None, offline: bool, allow_pickle: bool
-) -> tuple[Path, str, list[PulledFile]]:
-    """Bring a target's files into the cache from a local hub folder or an endpoint, and verify every one."""
+    target: Target,
+    hub: str | os.PathLike[str] | None,
+    offline: bool,
+    allow_pickle: bool,
+    want: Callable[[str], bool] = lambda _path: True,
+) -> tuple[Fetched, list[PulledFile]]:
+    """Bring a target's files (those `want` keeps) into the cache from a local hub folder or an endpoint, and
+    verify every one."""
     location = hub_location(hub)
     if is_local(location):
-        folder, commit, expected, sizes = _pull_local(target, location, allow_pickle)
+        fetched = _pull_local(target, location, allow_pickle, want)
     else:
-        folder, commit, expected, sizes = _pull_remote(target, location, offline, allow_pickle)
-    return folder, commit, _verify_all(folder, expected, sizes)
+        fetched = _pull_remote(target, location, offline, allow_pickle, want)
+    return fetched, _verify_all(fetched.folder, fetched.expected, fetched.sizes)
+
+
+def is_metadata(path: str) -> bool:
+    """A small file that says what a repo holds (config.json, vocab.json, ...), not weights."""
+    return path.endswith((".json", ".txt"))
+
+
+def foreign_repo(result: PullResult) -> ForeignRepo:
+    """A pulled repo as a plugin's claim_repo sees it."""
+    folder = result.path
+
+    def reader(path: str) -> Path | None:
+        local = folder / check_repo_path(path)
+        return local if local.is_file() else None
+
+    config = result.config if isinstance(result.config, dict) else {}
+    return ForeignRepo(result.repo_id, result.revision, config, tuple(result.listed), reader)
 
 
 def download(
@@ -318,19 +354,27 @@ def download(
     hub: str | os.PathLike[str] | None = None,
     offline: bool = False,
     allow_pickle: bool = False,
+    metadata_only: bool = False,
 ) -> PullResult:
-    """Pull a catalog name or repo id, verify every file, and describe what landed where."""
+    """Pull a catalog name or repo id, verify every file, and describe what landed where.
+
+    A repo id that zoo did not publish must be claimed by a plugin (see zoo.claims). `metadata_only` pulls the
+    small files that describe a repo (config.json and the like), not its weights.
+    """
     target = resolve_target(name_or_repo, revision)
-    folder, commit, files = _fetch(target, hub, offline, allow_pickle)
-    config = read_config_json(folder)
-    if target.name is None and not is_zoo_config(config):
-        raise UsageError(
-            f"{target.repo_id} has no zoo config.json: zoo pulls catalog names ('zoo list "
-            "--pretrained') and repositories published with 'zoo publish'."
-        )
-    return PullResult(
-        name=target.name, repo_id=target.repo_id, revision=commit, path=folder, files=files, config=config
+    fetched, files = _fetch(target, hub, offline, allow_pickle, is_metadata if metadata_only else lambda _p: True)
+    result = PullResult(
+        name=target.name,
+        repo_id=target.repo_id,
+        revision=fetched.commit,
+        path=fetched.folder,
+        files=files,
+        config=read_config_json(fetched.folder),
+        listed=fetched.listed,
     )
+    if target.name is None and not is_zoo_config(result.config):
+        result.claim = claim(foreign_repo(result))
+    return result
 
 
 def pull(
@@ -342,163 +386,6 @@ def pull(
 ) -> Path:
     """Pull verified weights into the cache and return the local folder (`zoo pull`)."""
     return download(name_or_repo, revision, hub, offline, allow_pickle).path
-
-
-# Publish ------------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PublishResult:
-    repo_id: str
-    revision: str | None
-    commit_url: str | None
-    files: list[PulledFile]
-    entry_name: str
-    catalog_entry: str
-    registered: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "repo_id": self.repo_id,
-            "revision": self.revision,
-            "commit_url": self.commit_url,
-            "files": [asdict(f) for f in self.files],
-            "catalog_entry": self.catalog_entry,
-            "name": self.entry_name,
-            "registered": self.registered,
-        }
-
-
-def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | None) -> str:
-    if name is None:
-        tag = dataset_name(config) or repo_id.split("/")[1]
-        name = f"{arch}.{re.sub(r'[^a-z0-9_-]+', '_', str(tag).lower()).strip('_-') or 'custom'}"
-    match = ENTRY_NAME_RE.fullmatch(name)
-    if not match or match.group(1) != arch:
-        raise UsageError(f"--name must be '{arch}.<tag>' (lowercase, digits, '_' or '-'), got '{name}'")
-    return name
-
-
-def _stage(run: Any, repo_id: str, folder: Path, license: str | None) -> dict[str, Path]:
-    from zoo.card import model_card, publish_config
-
-    staged = {WEIGHTS: folder / WEIGHTS}
-    try:
-        os.link(run.weights, staged[WEIGHTS])  # no copy of large weights when on one filesystem
-    except OSError:
-        shutil.copyfile(run.weights, staged[WEIGHTS])
-    staged[CONFIG] = write_json(folder / CONFIG, publish_config(run.config, run.metrics))
-    staged[METRICS] = write_json(folder / METRICS, run.metrics)
-    staged["README.md"] = write_text(folder / "README.md", model_card(repo_id, run.config, run.metrics, license))
-    return staged
-
-
-def publish(
-    run_dir: str | os.PathLike[str],
-    repo_id: str,
-    hub: str | os.PathLike[str] | None = None,
-    private: bool = False,
-    revision: str = "main",
-    create_pr: bool = False,
-    dry_run: bool = False,
-    register: str | os.PathLike[str] | None = None,
-    name: str | None = None,
-    license: str | None = None,
-) -> PublishResult:
-    """Publish a run folder as one commit: weights, config.json, a model card and metrics.json."""
-    from zoo.catalog_edit import check_upsert, entry_table, render_entry, upsert_entry
-
-    run = read_run(run_dir)
-    check_repo_id(repo_id)
-    check_branch(revision)
-    spec = get_registry().model(run.config["model"])
-    entry_name = _entry_name(spec.name, run.config, repo_id, name)
-    location = hub_location(hub)
-    if create_pr and is_local(location) and not dry_run:
-        raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
-
-    def entry(commit: str | None, files: list[PulledFile]) -> dict[str, Any]:
-        return entry_table(
-            model=spec.name if len(get_registry().models.by_short[spec.name]) == 1 else spec.qualified_name,
-            source=repo_id,
-            revision=commit or revision,
-            task=run.config.get("task") or spec.task,
-            license=license or run.config.get("license"),
-            description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
-            files={f.path: f"sha256:{f.sha256}" for f in files if f.path in (WEIGHTS, CONFIG)},
-            metrics=run.metrics,
-            preprocessing=run.config.get("preprocessing"),
-        )
-
-    if register is not None and not dry_run:  # all or nothing: the catalog must take the entry before the commit
-        placeholder = [PulledFile(p, "0" * 64, 0) for p in (WEIGHTS, CONFIG)]
-        check_upsert(Path(register), entry_name, entry("0" * 40, placeholder))
-    message = (
-        f"Publish {spec.name}"
-        + (f" trained on {dataset_name(run.config)}" if dataset_name(run.config) else "")
-        + f" with zoo {run.config.get('zoo_version')}"
-    )
-    clean_stale(tempfile.gettempdir())  # what killed publishes left behind
-    with tempfile.TemporaryDirectory(prefix=temp_name()) as tmp:
-        staged = _stage(run, repo_id, Path(tmp), license)
-        digests: dict[str, Digests] = {path: hash_file(file) for path, file in staged.items()}
-        commit = commit_url = None
-        if dry_run:
-            pass
-        elif is_local(location):
-            commit, commit_url = _commit_local(location, repo_id, staged, message, revision)
-        else:
-            commit, commit_url = _commit_remote(location, repo_id, staged, message, revision, private, create_pr)
-    files = [PulledFile(path=p, sha256=d.sha256, size=d.size) for p, d in sorted(digests.items())]
-    table = entry(commit, files)
-    result = PublishResult(
-        repo_id=repo_id,
-        revision=commit,
-        commit_url=commit_url,
-        files=files,
-        entry_name=entry_name,
-        catalog_entry=render_entry(entry_name, table),
-    )
-    if register is not None and not dry_run:
-        result.registered = str(upsert_entry(Path(register), entry_name, table))
-    return result
-
-
-def _commit_local(root: str, repo_id: str, staged: dict[str, Path], message: str, revision: str) -> tuple[str, str]:
-    from zoo.localhub import LocalHub
-
-    hub = LocalHub(root)
-    hub.create_repo(repo_id, exist_ok=True)
-    if revision != "main":
-        hub.create_branch(repo_id, revision)
-    commit = hub.commit(repo_id, staged, message, branch=revision)
-    return commit, f"{hub.repo_path(repo_id).as_uri()}#{commit}"
-
-
-def _commit_remote(
-    endpoint: str | None,
-    repo_id: str,
-    staged: dict[str, Path],
-    message: str,
-    revision: str,
-    private: bool,
-    create_pr: bool,
-) -> tuple[str, str]:
-    from huggingface_hub import CommitOperationAdd, HfApi
-
-    api = HfApi(endpoint=endpoint, **library())
-    with hub_errors(repo_id, describe(endpoint)):
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision != "main":
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        info = api.create_commit(
-            repo_id,
-            operations=[CommitOperationAdd(path, str(file)) for path, file in sorted(staged.items())],
-            commit_message=message,
-            revision=revision,
-            create_pr=create_pr,
-        )
-    return info.oid, info.pr_url or info.commit_url
 
 
 def pin(
@@ -516,12 +403,14 @@ def pin(
     path = Path(registry or entry.origin)
     # Re-pinning checks the files against the Hub's own hashes, not the old pins.
     branch_target = Target(repo_id=entry.source, revision=entry.revision, name=entry.name)
-    folder, commit, files = _fetch(branch_target, hub, offline=False, allow_pickle=False)
-    result = PullResult(name=entry.name, repo_id=entry.source, revision=commit, path=folder, files=files)
+    fetched, files = _fetch(branch_target, hub, offline=False, allow_pickle=False)
+    result = PullResult(
+        name=entry.name, repo_id=entry.source, revision=fetched.commit, path=fetched.folder, files=files
+    )
     table = entry_table(
         model=entry.model,
         source=entry.source,
-        revision=commit,
+        revision=fetched.commit,
         task=entry.task,
         license=entry.license,
         description=entry.description or None,

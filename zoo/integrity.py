@@ -21,7 +21,8 @@ CHUNK = 8 * 1024 * 1024
 @dataclass(frozen=True)
 class Digests:
     sha256: str
-    git_sha1: str  # git's blob id: sha1 of b"blob <size>\0" + content, what the Hub reports for regular files
+    #: git's blob id: sha1 of b"blob <size>\0" + content, what the Hub reports for regular files (None: not computed)
+    git_sha1: str | None
     size: int
 
 
@@ -29,14 +30,16 @@ class VerificationError(ZooError):
     """A file's content differs from what the catalog pins or the Hub reports."""
 
 
-def hash_file(path: Path) -> Digests:
+def hash_file(path: Path, git_sha1: bool = True) -> Digests:
+    """sha256 and (unless not needed, as for LFS files, whose reference is a sha256) git's blob id, in one pass."""
     size = path.stat().st_size
-    sha256, sha1 = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode())
+    sha256, sha1 = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode()) if git_sha1 else None
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             sha256.update(chunk)
-            sha1.update(chunk)
-    return Digests(sha256.hexdigest(), sha1.hexdigest(), size)
+            if sha1 is not None:
+                sha1.update(chunk)
+    return Digests(sha256.hexdigest(), sha1.hexdigest() if sha1 is not None else None, size)
 
 
 class VerifiedRecords:
@@ -92,7 +95,8 @@ class VerifiedRecords:
 def _valid_record(record: object) -> bool:
     return (
         isinstance(record, dict)
-        and all(isinstance(record.get(k), str) for k in ("sha256", "git_sha1", "expected"))
+        and all(isinstance(record.get(k), str) for k in ("sha256", "expected"))
+        and isinstance(record.get("git_sha1"), (str, type(None)))
         and all(isinstance(record.get(k), int) and not isinstance(record.get(k), bool) for k in ("size", "mtime_ns"))
     )
 
@@ -121,7 +125,7 @@ def verify(path: Path, repo_path: str, expected: str, records: VerifiedRecords, 
         )
     digests = records.lookup(path)
     if digests is None or records.expected(path) != expected:
-        digests = hash_file(path)
+        digests = hash_file(path, git_sha1=expected.startswith("git-sha1:"))
         if not matches(digests, expected):
             records.forget(path)
             _remove_from_cache(path)

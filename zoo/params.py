@@ -68,11 +68,11 @@ def _write_cache(path: Path, data: dict[str, int]) -> None:
     write_text(path, json.dumps(data, sort_keys=True))
 
 
-def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
-    """Build each named model (qualified) on the meta device in a fresh interpreter and count its parameters."""
+def count_in_subprocess(models: list[tuple[str, dict]]) -> list[int | str | None]:
+    """Build each (qualified name, kwargs) on the meta device in a fresh interpreter and count its parameters."""
     proc = subprocess.run(
         [sys.executable, "-m", "zoo._count_params"],
-        input=json.dumps(names),
+        input=json.dumps(models),
         capture_output=True,
         text=True,
         check=False,
@@ -80,26 +80,26 @@ def count_in_subprocess(names: list[str]) -> dict[str, int | str | None]:
     )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return {name: f"the counting process failed: {last}" for name in names}
+        return [f"the counting process failed: {last}"] * len(models)
     return json.loads(proc.stdout)
 
 
 def param_counts(specs: Iterable[ModelSpec], versions: dict[str, str | None]) -> dict[str, int | None]:
-    """Counts by qualified name; None, with a ZooWarning saying why, where a model failed to build."""
+    """Counts by qualified name (each spec built with its kwargs); None, with a ZooWarning saying why, where a
+    model failed to build."""
     specs = list(specs)
     path = cache_dir() / "params.json"
     cached = _read_cache(path)
     keys = {s.qualified_name: cache_key(s, versions.get(s.plugin)) for s in specs}
-    missing = [name for name, key in keys.items() if key not in cached]
+    missing = [s for s in specs if keys[s.qualified_name] not in cached]
     if missing:
-        fresh = count_in_subprocess(missing)
-        for name in missing:
-            value = fresh.get(name)
+        fresh = count_in_subprocess([(s.qualified_name, dict(s.kwargs)) for s in missing])
+        for spec, value in zip(missing, fresh, strict=True):
             if isinstance(value, int):
-                cached[keys[name]] = value
+                cached[keys[spec.qualified_name]] = value
             else:
-                warn(f"cannot count the parameters of '{name}': {value}")
-        if any(isinstance(fresh.get(n), int) for n in missing):
+                warn(f"cannot count the parameters of '{spec.qualified_name}': {value}")
+        if any(isinstance(value, int) for value in fresh):
             try:
                 _write_cache(path, cached)
             except OSError as exc:

@@ -163,7 +163,7 @@ def discover() -> PluginSet:
         unknown = _unknown_hooks(manager, module)
         if unknown:
             manager.unregister(module)
-            known = ", ".join([*sorted(REGISTER_HOOKS), "register_catalog", "register_commands"])
+            known = ", ".join([*sorted(REGISTER_HOOKS), "register_catalog", "register_commands", "claim_repo"])
             info.fail(f"implements unknown hook(s) {', '.join(unknown)}; zoo's hooks are: {known}")
     _collect(result, by_name)
     for info in result.plugins:

@@ -86,9 +86,7 @@ class _Buildable:
 class ModelSpec(_Buildable):
     """An architecture: `factory(**kwargs)` returns a torch.nn.Module.
 
-    `convert_weights` ("pkg.mod:func" or a callable) reads catalog weights saved by another library (such as
-    transformers): `func(folder, state_dict, spec) -> ConvertedWeights` gives the model's arguments, the state dict in
-    the model's own key names, and what inference needs (labels, preprocessing). Like timm's pretrained_filter_fn.
+    Weights saved by another library (a timm or transformers repo) load through the plugin's `claim_repo` hook.
     """
 
     #: lowercase letters, digits, '_' and '-' (`resnet18`); `plugin:name` when two plugins share it
@@ -107,23 +105,15 @@ class ModelSpec(_Buildable):
     metadata: Mapping[str, Any] = field(default_factory=dict)
     #: set by zoo to the registering plugin's entry-point name
     plugin: str = ""
-    #: reads catalog weights saved in another library's layout (see above)
-    convert_weights: Factory | None = None
 
     def __post_init__(self) -> None:
         _check_common("model", self.name, self.task, self.factory)
-        if self.convert_weights is not None:
-            _check_common("model", self.name, self.task, self.convert_weights)
         object.__setattr__(self, "kwargs", _frozen(self.kwargs))
         object.__setattr__(self, "metadata", _frozen(self.metadata))
 
     def build(self, **overrides: Any) -> Any:
         """Build the model with the spec's kwargs updated by `overrides`."""
         return self.resolve_factory()(**{**self.kwargs, **overrides})
-
-    def weights_converter(self) -> Callable[..., Any] | None:
-        """The `convert_weights` callable, imported on first use; None when the spec has none."""
-        return None if self.convert_weights is None else self._resolve(self.convert_weights, "weights converter")
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,6 @@ from zoo.errors import UsageError, ZooError
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 # Buffers that torch recreates on load; checkpoints saved without them (older torchvision ones) still load.
 OPTIONAL_KEY_SUFFIXES = ("num_batches_tracked",)
-
-
-@dataclass
-class ConvertedWeights:
-    """Weights from another library's layout, as a plugin's `convert_weights` returns them."""
-
-    model_args: dict[str, Any]  # arguments for the model factory (e.g. the vocabulary's size)
-    state_dict: dict[str, Any]  # in the model's own key names
-    config: dict[str, Any] = field(default_factory=dict)  # run-config fields inference reads: labels, preprocessing
 
 
 class WeightsMismatchError(ZooError):
@@ -38,7 +28,10 @@ def find_weights(folder: Path, allow_pickle: bool = False) -> Path:
         return candidates[0]
     if len(candidates) > 1:
         names = ", ".join(str(p.relative_to(folder)) for p in candidates)
-        raise ZooError(f"{folder} holds several safetensors files ({names}); zoo loads one model.safetensors")
+        raise ZooError(
+            f"{folder} holds several safetensors files ({names}) and no model.safetensors.index.json that names "
+            "them as shards; zoo loads one model.safetensors, or the shards of an index"
+        )
     pickles = sorted(p for p in folder.rglob("*") if p.suffix in PICKLE_SUFFIXES and p.is_file())
     if not pickles:
         raise ZooError(f"no weights in {folder}: expected model.safetensors")
@@ -48,6 +41,37 @@ def find_weights(folder: Path, allow_pickle: bool = False) -> Path:
             "Pass --allow-pickle (allow_pickle=True) to load it with torch.load(weights_only=True)."
         )
     return pickles[0]
+
+
+def weight_files(folder: Path, allow_pickle: bool = False) -> list[Path]:
+    """The files that hold a pulled folder's weights: the shards its *.safetensors.index.json names (as recent
+    transformers publishes large models), else the one file find_weights picks."""
+    indexes = sorted(p for p in folder.glob("*.safetensors.index.json") if p.is_file())
+    if not indexes:
+        return [find_weights(folder, allow_pickle)]
+    if len(indexes) > 1:
+        raise ZooError(f"{folder} holds several shard indexes ({', '.join(p.name for p in indexes)}): which one?")
+    return shard_files(indexes[0])
+
+
+def shard_files(index: Path) -> list[Path]:
+    """The shards a safetensors index names (its weight_map's files), each inside the index's folder."""
+    import json
+
+    from zoo.paths import check_repo_path
+
+    try:
+        weight_map = json.loads(index.read_text("utf-8"))["weight_map"]
+        names = sorted(set(weight_map.values()))
+        if not isinstance(weight_map, dict) or not all(isinstance(n, str) for n in names):
+            raise TypeError("weight_map must map tensor names to file names")
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise ZooError(f"{index} is not a safetensors shard index ({type(exc).__name__}: {exc})") from None
+    shards = [index.parent / check_repo_path(name) for name in names]
+    absent = [s.name for s in shards if not s.is_file()]
+    if absent or not shards:
+        raise ZooError(f"{index.name} names shards the repository lacks: {', '.join(absent) or 'none at all'}")
+    return shards
 
 
 def read_state_dict(path: Path, allow_pickle: bool = False) -> dict[str, Any]:
@@ -76,16 +100,7 @@ def _describe(keys: list[str], limit: int = 3) -> str:
     return shown + (f" and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
-def check_fits(model: Any, state_dict: Mapping[str, Any], what: str) -> None:
-    """Raise WeightsMismatchError naming the first keys that are missing, unexpected, or of another shape."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict and not k.endswith(OPTIONAL_KEY_SUFFIXES)]
-    unexpected = [k for k in state_dict if k not in expected]
-    shapes = [
-        f"{k} (weights {list(state_dict[k].shape)}, model {list(v.shape)})"
-        for k, v in expected.items()
-        if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)
-    ]
+def _mismatch(what: str, missing: list[str], unexpected: list[str], shapes: list[str]) -> WeightsMismatchError | None:
     problems = []
     if missing:
         problems.append(f"missing keys {_describe(missing)}")
@@ -93,10 +108,33 @@ def check_fits(model: Any, state_dict: Mapping[str, Any], what: str) -> None:
         problems.append(f"unexpected keys {_describe(unexpected)}")
     if shapes:
         problems.append(f"shape mismatch {_describe(shapes)}")
-    if problems:
-        raise WeightsMismatchError(
-            f"the weights do not fit {what}: " + "; ".join(problems) + ". Are they for another architecture?"
-        )
+    if not problems:
+        return None
+    return WeightsMismatchError(
+        f"the weights do not fit {what}: " + "; ".join(problems) + ". Are they for another architecture?"
+    )
+
+
+def _misfits(expected: Mapping[str, Any], part: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """The tensors of `part` the model does not have, and those of another shape."""
+    unexpected = [k for k in part if k not in expected]
+    shapes = [
+        f"{k} (weights {list(part[k].shape)}, model {list(v.shape)})"
+        for k, v in expected.items()
+        if k in part and tuple(part[k].shape) != tuple(v.shape)
+    ]
+    return unexpected, shapes
+
+
+def _missing(expected: Mapping[str, Any], loaded: set[str]) -> list[str]:
+    return [k for k in expected if k not in loaded and not k.endswith(OPTIONAL_KEY_SUFFIXES)]
+
+
+def check_fits(model: Any, state_dict: Mapping[str, Any], what: str) -> None:
+    """Raise WeightsMismatchError naming the first keys that are missing, unexpected, or of another shape."""
+    expected = model.state_dict()
+    if error := _mismatch(what, _missing(expected, set(state_dict)), *_misfits(expected, state_dict)):
+        raise error
 
 
 def load_into(model: Any, state_dict: Mapping[str, Any], what: str) -> Any:
@@ -106,6 +144,38 @@ def load_into(model: Any, state_dict: Mapping[str, Any], what: str) -> Any:
     leftover = [k for k in result.missing_keys if not k.endswith(OPTIONAL_KEY_SUFFIXES)]
     if leftover or result.unexpected_keys:  # check_fits should have caught these
         raise WeightsMismatchError(f"the weights do not fit {what}: {_describe(leftover + result.unexpected_keys)}")
+    return model
+
+
+def load_files(
+    model: Any,
+    files: list[Path],
+    what: str,
+    convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    allow_pickle: bool = False,
+) -> Any:
+    """Load weights file by file (the shards of a large checkpoint), strictly: every tensor fits, none is missing
+    or in two files. One file's tensors are in memory beside the model's; two when `convert` cannot place some of
+    them until it sees the next file too (tensors it merges, split across shards)."""
+    expected = model.state_dict()
+    loaded: set[str] = set()
+    raw: dict[str, Any] = {}
+    for n, file in enumerate(files):
+        raw.update(read_state_dict(file, allow_pickle))
+        part = convert(raw) if convert is not None else raw
+        if n + 1 < len(files) and any(k not in expected for k in part):
+            continue  # a group of tensors spans this shard and the next: convert them together
+        raw = {}
+        twice = sorted(loaded & part.keys())
+        if twice:
+            raise WeightsMismatchError(f"the weights of {what} hold {_describe(twice)} in more than one shard")
+        if error := _mismatch(what, [], *_misfits(expected, part)):
+            raise error
+        model.load_state_dict(part, strict=False)
+        loaded |= part.keys()
+        del part
+    if error := _mismatch(what, _missing(expected, loaded), [], []):
+        raise error
     return model
 
 

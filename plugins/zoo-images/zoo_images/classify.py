@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zoo.plugin import Data, Recipe
+from zoo.plugin import Data, Recipe, UsageError
 from zoo_images.augment import normalize, random_crop_flip
 from zoo_images.common import load_image, read_rgb
 
@@ -24,23 +24,49 @@ IMAGE_OPTIONS = {
 }
 
 
+def eval_geometry(pre: dict[str, Any]) -> tuple[tuple[int, int], tuple[int, int], str, str]:
+    """(resize to, crop to, crop mode, interpolation) of an eval transform: from timm's pretrained_cfg fields
+    (input_size, crop_pct, crop_mode) or torchvision's (resize, crop), as both libraries compute them."""
+    import math
+
+    if "input_size" in pre:
+        crop = (int(pre["input_size"][-2]), int(pre["input_size"][-1]))
+        pct = float(pre.get("crop_pct") or 0.875)
+        scale = (math.floor(crop[0] / pct), math.floor(crop[1] / pct))
+    else:
+        crop = (int(pre["crop"]),) * 2
+        scale = (int(pre.get("resize", pre["crop"])),) * 2
+    return scale, crop, str(pre.get("crop_mode") or "center"), str(pre.get("interpolation") or "bilinear")
+
+
 def load_for_weights(path: str | Path, preprocessing: dict[str, Any]) -> torch.Tensor:
-    """An image as the weights expect it: shorter side to `resize`, center `crop` (torchvision's eval transform),
-    or a plain resize to `size` for models trained on square inputs."""
-    if "crop" not in preprocessing:
+    """An image as the weights expect it: the eval transform of timm's `transforms_imagenet_eval` and torchvision's
+    weights (resize, then center crop, with their interpolation), or a plain resize to `size` for models trained
+    on square inputs."""
+    if "crop" not in preprocessing and "input_size" not in preprocessing:
         return load_image(path, int(preprocessing.get("size", 32)))
-    from PIL import Image
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as TF
 
-    resize, crop = int(preprocessing.get("resize", preprocessing["crop"])), int(preprocessing["crop"])
+    scale, crop, mode, interpolation = eval_geometry(preprocessing)
+    try:
+        method = InterpolationMode(interpolation)
+    except ValueError:
+        raise UsageError(f"unknown interpolation {interpolation!r} in the weights' preprocessing") from None
+    if mode == "squash":
 
-    def resize_and_crop(image: Any) -> Any:
-        w, h = image.size
-        scale = resize / min(w, h)
-        image = image.resize((max(crop, round(w * scale)), max(crop, round(h * scale))), Image.Resampling.BILINEAR)
-        left, top = (image.width - crop) // 2, (image.height - crop) // 2
-        return image.crop((left, top, left + crop, top + crop))
+        def prepare(image: Any) -> Any:
+            return TF.center_crop(TF.resize(image, list(scale), interpolation=method), list(crop))
+    elif mode == "center" and scale[0] == scale[1]:
 
-    return read_rgb(path, resize_and_crop)
+        def prepare(image: Any) -> Any:
+            return TF.center_crop(TF.resize(image, scale[0], interpolation=method), list(crop))
+    else:
+        raise UsageError(
+            f"zoo cannot yet prepare images with crop_mode {mode!r} at {scale[1]} x {scale[0]}: "
+            "only 'center' (square) and 'squash' are implemented"
+        )
+    return read_rgb(path, prepare)
 
 
 def classification_metrics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, tuple[float, float]]:

@@ -1,8 +1,9 @@
-"""zoo plugin `resnet`: torchvision's ResNets; pretrained weights come from the Hub through zoo's catalog."""
+"""zoo plugin `resnet`: torchvision's ResNets; pretrained weights come from the Hub through zoo's catalog, and
+timm's ResNet repositories load by repo id."""
 
 from __future__ import annotations
 
-from zoo.plugin import ModelSpec, RecipeSpec, hookimpl
+from zoo.plugin import Claim, ForeignRepo, ModelSpec, RecipeSpec, hookimpl
 
 DEPTHS = (18, 34, 50, 101, 152)
 
@@ -41,3 +42,10 @@ def register_recipes(register) -> None:
             limits=LIMITS,
         )
     )
+
+
+@hookimpl
+def claim_repo(repo: ForeignRepo) -> Claim | None:
+    from zoo_resnet.timm_repos import claim
+
+    return claim(repo, DEPTHS)

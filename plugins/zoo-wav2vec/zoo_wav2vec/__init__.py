@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from zoo.plugin import DatasetSpec, ModelSpec, RecipeSpec, hookimpl
+from zoo.plugin import Claim, DatasetSpec, ForeignRepo, ModelSpec, RecipeSpec, hookimpl
 
 # The character vocabulary of facebook/wav2vec2-base-960h: <pad> (the CTC blank), <s>, </s>, <unk>, '|', A-Z, "'".
 VOCAB_SIZE = 32
@@ -11,6 +11,13 @@ SIZES = {
     "base": "wav2vec 2.0 BASE (Baevski et al. 2020) with a CTC head, torchaudio's model",
     "large": "wav2vec 2.0 LARGE (Baevski et al. 2020) with a CTC head, torchaudio's model",
     "tiny": "a 2-layer wav2vec2 with a CTC head, for tests and smoke runs (no pretrained weights)",
+}
+
+
+# Shaped by a checkpoint's config.json (a transformers repo's), BASE-sized when built bare.
+FROM_CONFIG = {
+    "wav2vec2_ctc": ("wav2vec2", "wav2vec2 or HuBERT with a CTC head, of any shape a transformers config.json gives"),
+    "wavlm_ctc": ("wavlm", "WavLM (gated relative position bias) with a CTC head, shaped by a config.json"),
 }
 
 
@@ -26,9 +33,28 @@ def register_models(register) -> None:
                 description=description,
                 default_recipe="wav2vec2-ctc-finetune",
                 metadata={"sample_rate": 16000},
-                convert_weights="zoo_wav2vec.hf_weights:convert",
             )
         )
+    for name, (family, description) in FROM_CONFIG.items():
+        register(
+            ModelSpec(
+                name=name,
+                task=TASK,
+                factory="zoo_wav2vec.models:build",
+                kwargs={"size": "base", "family": family, "vocab_size": VOCAB_SIZE},
+                description=description,
+                default_recipe="wav2vec2-ctc-finetune",
+                metadata={"sample_rate": 16000},
+            )
+        )
+
+
+@hookimpl
+def claim_repo(repo: ForeignRepo) -> Claim | None:
+    """transformers' Wav2Vec2ForCTC, HubertForCTC and WavLMForCTC repositories."""
+    from zoo_wav2vec.transformers_repos import claim
+
+    return claim(repo)
 
 
 @hookimpl

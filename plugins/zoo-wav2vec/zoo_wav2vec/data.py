@@ -240,6 +240,7 @@ def speech_data(
         info={
             "name": name,
             "labels": list(vocab.tokens),
+            "vocabulary": vocab.to_config(),
             "preprocessing": {"sample_rate": audio.SAMPLE_RATE, "normalize": normalize},
             "fingerprint": "sha256:" + digest.hexdigest(),
             "train_seconds": round(sum(u.seconds for u in train), 2),

@@ -77,7 +77,10 @@ class Wav2Vec2CTCFinetune(Recipe):
 
     @staticmethod
     def vocabulary(config: dict[str, Any]) -> Vocabulary:
-        return Vocabulary(tuple(config["labels"])) if config.get("labels") else DEFAULT
+        """The tokens (`labels`) and decoding options (`vocabulary`) a run or pretrained weights record."""
+        if not config.get("labels"):
+            return DEFAULT
+        return Vocabulary(tuple(config["labels"]), **config.get("vocabulary", {"unknown": "<unk>"}))
 
     # Data and model ------------------------------------------------------------------------------------------
 
@@ -100,7 +103,9 @@ class Wav2Vec2CTCFinetune(Recipe):
         return data
 
     def model_args(self, data: Data) -> dict[str, Any]:
-        return {"vocab_size": len(data.info["labels"]), "dropout": self.options["dropout"]}
+        """The base weights' shape (any a checkpoint's config.json gave), the vocabulary's size, the dropout."""
+        shape = self.base()[1].get("model_args", {}) if self.options["pretrained"] and self.run_config is None else {}
+        return {**shape, "vocab_size": len(data.info["labels"]), "dropout": self.options["dropout"]}
 
     def build_model(self, args: dict[str, Any]) -> Any:
         if self.options["pretrained"]:
@@ -131,7 +136,7 @@ class Wav2Vec2CTCFinetune(Recipe):
             batch["targets"],
             frames,
             batch["target_lengths"],
-            blank=0,
+            blank=self.vocab.blank,
             reduction="none",
             zero_infinity=True,  # audio too short for its transcript: no gradient instead of inf
         )
@@ -147,6 +152,8 @@ class Wav2Vec2CTCFinetune(Recipe):
         hypotheses = batch_greedy(logits, frames, self.vocab)
         targets, lengths = batch["targets"].cpu(), batch["target_lengths"].cpu()
         references = [self.vocab.spell(t[:n].tolist()) for t, n in zip(targets, lengths, strict=True)]
+        if self.vocab.lowercase:  # decoding lower-cases, as the weights' tokenizer does
+            references = [r.lower() for r in references]
         counts = error_counts(references, hypotheses)
         return {**counts, "loss": (losses.sum().item(), len(losses))}
 

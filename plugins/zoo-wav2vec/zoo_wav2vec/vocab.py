@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-BLANK, DELIMITER = "<pad>", "|"
+DELIMITER = "|"
 # facebook/wav2vec2-base-960h's vocab.json, in index order: <pad> is the CTC blank, "|" separates words.
 LIBRISPEECH_CHARS = [
     "<pad>", "<s>", "</s>", "<unk>", "|",
@@ -27,24 +27,46 @@ SEPARATORS = "-_"
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Tokens by index; single characters are spelled, longer ones (<s>, <unk>) are special."""
+    """Tokens by index, with the CTC blank's index, the word delimiter and the decoding options of transformers'
+    Wav2Vec2CTCTokenizer (do_lower_case, clean_up_tokenization_spaces). Single characters are spelled."""
 
     tokens: tuple[str, ...]
+    blank: int = 0
+    delimiter: str = DELIMITER
+    #: the unknown token, if the vocabulary has one (for zoo info; normalisation drops unknown characters)
+    unknown: str | None = None
+    #: transformers' do_lower_case: transcripts are lower-cased after decoding
+    lowercase: bool = False
+    #: transformers' clean_up_tokenization_spaces: " ." -> "." and the like after decoding
+    clean_up: bool = False
 
     def __post_init__(self) -> None:
-        if len(self.tokens) < 2 or self.tokens[0] != BLANK:
-            raise ValueError(f"a CTC vocabulary starts with the blank {BLANK!r} at index 0, got {self.tokens[:3]}")
-        if DELIMITER not in self.tokens:
-            raise ValueError(f"the vocabulary has no word delimiter {DELIMITER!r}")
-        if len(set(self.tokens)) != len(self.tokens):
+        if len(self.tokens) < 2 or not 0 <= self.blank < len(self.tokens):
+            raise ValueError(
+                f"a CTC vocabulary needs its blank among its tokens, got {self.blank} of {self.tokens[:3]}"
+            )
+        if self.delimiter not in self.tokens:
+            raise ValueError(f"the vocabulary has no word delimiter {self.delimiter!r}")
+        named = [t for t in self.tokens if t]  # ids without a token ("") may repeat
+        if len(set(named)) != len(named):
             raise ValueError("the vocabulary lists a token twice")
 
     @classmethod
-    def from_json(cls, mapping: dict[str, int]) -> Vocabulary:
+    def from_json(cls, mapping: dict[str, int], **options: object) -> Vocabulary:
         """transformers' vocab.json: token -> index, indices 0..n-1."""
         if sorted(mapping.values()) != list(range(len(mapping))):
             raise ValueError("vocab.json indices must be 0..n-1 without gaps")
-        return cls(tuple(sorted(mapping, key=mapping.__getitem__)))
+        return cls(tuple(sorted(mapping, key=mapping.__getitem__)), **options)  # type: ignore[arg-type]
+
+    def to_config(self) -> dict[str, object]:
+        """The decoding options a run's config.json records beside the tokens (its `labels`)."""
+        return {
+            "blank": self.blank,
+            "delimiter": self.delimiter,
+            "unknown": self.unknown,
+            "lowercase": self.lowercase,
+            "clean_up": self.clean_up,
+        }
 
     @cached_property  # normalize and encode run once per utterance while training
     def index(self) -> dict[str, int]:
@@ -61,26 +83,35 @@ class Vocabulary:
         text = text.upper() if self.upper else text.lower()
         spelled = self.index
         kept = "".join(c if c in spelled else " " if c.isspace() or c in SEPARATORS else "" for c in text)
-        return " ".join(kept.replace(DELIMITER, " ").split())
+        return " ".join(kept.replace(self.delimiter, " ").split())
 
     def encode(self, text: str) -> list[int]:
         """Token ids of the normalised transcript, words joined by the delimiter."""
         index = self.index
-        return [index[DELIMITER] if c == " " else index[c] for c in self.normalize(text)]
+        return [index[self.delimiter] if c == " " else index[c] for c in self.normalize(text)]
 
     def decode(self, ids: Sequence[int]) -> str:
-        """Greedy CTC: merge repeats, drop blanks and special tokens, turn delimiters into spaces."""
-        out, previous = [], None
-        for i in ids:
-            if i != previous and i != 0:
-                token = self.tokens[i]
-                out.append(" " if token == DELIMITER else token if len(token) == 1 else "")
-            previous = i
-        return " ".join("".join(out).split())
+        """Greedy CTC as transformers' Wav2Vec2CTCTokenizer.decode does it: merge repeats, drop blanks, turn
+        delimiters into spaces, strip; then lower-case and clean up when the tokenizer says so."""
+        merged = [i for n, i in enumerate(ids) if n == 0 or i != ids[n - 1]]
+        blank = self.tokens[self.blank]
+        chars = [self.tokens[i] for i in merged if self.tokens[i] != blank]
+        text = "".join(" " if c == self.delimiter else c for c in chars).strip()
+        text = text.lower() if self.lowercase else text
+        return _clean_up(text) if self.clean_up else text
 
     def spell(self, ids: Sequence[int]) -> str:
         """Target ids back to the normalised transcript (no CTC merging)."""
-        return " ".join("".join(" " if self.tokens[i] == DELIMITER else self.tokens[i] for i in ids).split())
+        return " ".join("".join(" " if self.tokens[i] == self.delimiter else self.tokens[i] for i in ids).split())
 
 
-DEFAULT = Vocabulary(tuple(LIBRISPEECH_CHARS))
+DEFAULT = Vocabulary(tuple(LIBRISPEECH_CHARS), unknown="<unk>")
+
+
+def _clean_up(text: str) -> str:
+    """transformers' clean_up_tokenization: no space before punctuation and English contractions."""
+    for spaced, tight in ((" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't")):
+        text = text.replace(spaced, tight)
+    for suffix in ("'m", "'s", "'ve", "'re"):
+        text = text.replace(" " + suffix, suffix)
+    return text

@@ -1,0 +1,150 @@
+"""timm's ResNet repositories, saved by timm itself and served by the test Hub: zoo claims them and predicts as
+timm does (create_model + resolve_data_config + create_transform on the same file)."""
+
+import json
+
+import pytest
+import timm
+import torch
+import torchvision
+from PIL import Image
+from zoo_fixtures import assert_clean_error, write_image_folder
+from zoo_resnet.recipe import imagenet_categories
+
+import zoo
+from zoo.localhub import LocalHub
+
+
+@pytest.fixture
+def photo(tmp_path):
+    torch.manual_seed(7)
+    pixels = (torch.rand(333, 517, 3) * 255).to(torch.uint8).numpy()
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(pixels).save(path, quality=92)
+    return path
+
+
+def spread(model: torch.nn.Module, seed: int) -> torch.nn.Module:
+    """Random batch-norm statistics, so that a random model's classes are far apart (no near-ties in the top 5)."""
+    generator = torch.Generator().manual_seed(seed)
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.copy_(torch.randn(module.num_features, generator=generator) * 0.1)
+            module.running_var.copy_(torch.rand(module.num_features, generator=generator) + 0.5)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def timm_repos(hub_root, tmp_path_factory):
+    """`timm_repos("resnet50.a1_in1k")`: the model timm saved (save_for_hf, safetensors) into timm/<name>."""
+    made: dict[str, torch.nn.Module] = {}
+
+    def make(name: str, repo: str | None = None, **model_config) -> torch.nn.Module:
+        repo = repo or f"timm/{name}"
+        if repo in made:
+            return made[repo]
+        torch.manual_seed(len(made))
+        num_classes = len(model_config.get("label_names") or []) or 1000
+        model = spread(timm.create_model(name, pretrained=False, num_classes=num_classes), seed=len(made))
+        folder = tmp_path_factory.mktemp(name)
+        timm.models.save_for_hf(model, folder, model_config=model_config or None, safe_serialization=True)
+        local = LocalHub(hub_root)
+        local.create_repo(repo)
+        local.commit(repo, {p.name: p for p in folder.iterdir()}, f"timm {name}")
+        made[repo] = model
+        return model
+
+    return make
+
+
+def timm_probabilities(model: torch.nn.Module, photo, **resolve) -> torch.Tensor:
+    config = timm.data.resolve_data_config(resolve, model=model)
+    with torch.no_grad():
+        return torch.softmax(model(timm.data.create_transform(**config)(Image.open(photo).convert("RGB"))[None]), 1)[0]
+
+
+@pytest.mark.parametrize("name", ["resnet50.a1_in1k", "resnet50.tv2_in1k", "resnet18.a1_in1k"])
+def test_predict_matches_timm(run_zoo, hub_server, timm_repos, photo, name):
+    """a1: bicubic, crop_pct 0.95 at 224; tv2: bilinear, crop_pct 0.875 at 176 (its pretrained_cfg's train size)."""
+    model = timm_repos(name)
+    proc = run_zoo("predict", f"timm/{name}", str(photo), "--json", env={"HF_ENDPOINT": hub_server.url})
+    assert proc.returncode == 0, proc.stderr
+    [row] = json.loads(proc.stdout)
+    expected = timm_probabilities(model, photo).topk(5)
+    assert [item["label"] for item in row["output"]] == [imagenet_categories()[i] for i in expected.indices]
+    assert [item["score"] for item in row["output"]] == pytest.approx(expected.values.tolist(), abs=2e-6)
+
+
+def test_logits_equal_timms(hub_server, timm_repos, photo):
+    """In-process: zoo's model and preprocessing against timm's, logit for logit (the figure in the closing note)."""
+    from zoo_images.augment import normalize
+    from zoo_images.classify import load_for_weights
+
+    reference = timm_repos("resnet50.a1_in1k")
+    model, config = zoo.load_pretrained("timm/resnet50.a1_in1k", hub=hub_server.url)
+    assert type(model) is torchvision.models.ResNet and config["claimed"]["library"] == "timm"
+    pre = config["preprocessing"]
+    ours = normalize(load_for_weights(photo, pre)[None], pre["mean"], pre["std"])
+    cfg = timm.data.resolve_data_config({}, model=reference)
+    theirs = timm.data.create_transform(**cfg)(Image.open(photo).convert("RGB"))[None]
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    with torch.no_grad():
+        difference = (model.eval()(ours) - reference(theirs)).abs().max().item()
+    print(f"largest absolute logit difference, zoo vs timm (resnet50.a1_in1k): {difference:.3g}")
+    assert difference < 1e-4
+
+
+def test_info_shows_the_claim_without_pulling_weights(run_zoo, hub_server, timm_repos):
+    timm_repos("resnet50.tv2_in1k")
+    start = len(hub_server.storage_requests)
+    proc = run_zoo("info", "timm/resnet50.tv2_in1k", "--json", env={"HF_ENDPOINT": hub_server.url})
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert info["name"] == "resnet50" and info["task"] == "image-classification"
+    assert info["claimed"] == {"plugin": "resnet", "library": "timm", "architecture": "resnet50.tv2_in1k"}
+    cfg = timm.models.get_pretrained_cfg("resnet50.tv2_in1k").to_dict()
+    assert info["preprocessing"] == {
+        "input_size": list(cfg["input_size"]),
+        "crop_pct": cfg["crop_pct"],
+        "crop_mode": cfg["crop_mode"],
+        "interpolation": cfg["interpolation"],
+        "mean": list(cfg["mean"]),
+        "std": list(cfg["std"]),
+    }
+    assert info["params"] == sum(p.numel() for p in torchvision.models.resnet50().parameters())
+    assert info["labels"] == {"count": 1000, "first": imagenet_categories()[:3]}
+    # The weights stayed on the Hub: info reads config.json and counts parameters from the architecture.
+    assert not [r for r, _ in hub_server.storage_requests[start:] if r.startswith("GET /objects/")]
+    human = run_zoo("info", "timm/resnet50.tv2_in1k", env={"HF_ENDPOINT": hub_server.url})
+    assert "timm" in human.stdout and "bilinear" in human.stdout
+
+
+def test_label_names_and_fine_tuning_from_a_timm_repo(run_zoo, hub_server, timm_repos, photo, tmp_path):
+    base = timm_repos("resnet18.a1_in1k", repo="someone/resnet18-shapes", label_names=["circle", "square", "star"])
+    proc = run_zoo("predict", "someone/resnet18-shapes", str(photo), "--json", env={"HF_ENDPOINT": hub_server.url})
+    assert proc.returncode == 0, proc.stderr
+    expected = timm_probabilities(base, photo)
+    [row] = json.loads(proc.stdout)
+    assert [item["label"] for item in row["output"]] == [
+        ["circle", "square", "star"][i] for i in expected.topk(3).indices
+    ]
+
+    data = write_image_folder(tmp_path / "colours", {"red": (220, 30, 30), "blue": (20, 40, 210)}, per_class=6)
+    out = tmp_path / "run"
+    args = ["train", "resnet18", "--dataset", "imagefolder", "--data-dir", str(data), "--epochs", "1"]
+    args += ["--batch-size", "6", "--set", "size=64", "--set", "base=someone/resnet18-shapes", "--out", str(out)]
+    proc = run_zoo(*args, "--set", "freeze_backbone=true", env={"HF_ENDPOINT": hub_server.url})
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["base_model"] == "someone/resnet18-shapes" and config["model_args"] == {"num_classes": 2}
+    from safetensors.torch import load_file
+
+    trained = load_file(out / "model.safetensors")
+    assert torch.equal(trained["conv1.weight"], base.state_dict()["conv1.weight"])  # it started from the repo
+    assert trained["fc.weight"].shape == (2, 512)
+
+
+def test_a_timm_architecture_zoo_does_not_build_is_refused(run_zoo, hub_server, timm_repos):
+    timm_repos("resnet26d.bt_in1k", repo="someone/resnet26d")
+    proc = run_zoo("pull", "someone/resnet26d", env={"HF_ENDPOINT": hub_server.url})
+    assert_clean_error(proc, 2, "no plugin can load someone/resnet26d", "library timm", "resnet26d", "resnet")

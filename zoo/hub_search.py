@@ -1,0 +1,93 @@
+"""`zoo search`: models on the Hub (or a Hub-compatible endpoint) that were published with zoo.
+
+The Hub files zoo's repos under the library tag `zoo` (the model card's library_name); the card's `zoo` metadata
+names the zoo model and the metric its recipe judged it by, and its model-index holds that metric's value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from zoo.errors import UsageError
+
+SORTS = {"downloads": "downloads", "likes": "likes", "updated": "last_modified"}
+
+
+@dataclass(frozen=True)
+class Found:
+    repo_id: str
+    model: str | None
+    task: str | None
+    metric: dict[str, Any] | None
+    downloads: int
+    likes: int
+    updated: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _metric(card: Any) -> dict[str, Any] | None:
+    """The card's main metric and its value from the model-index, when the card says which one that is."""
+    if card is None:
+        return None
+    meta = card.to_dict() if hasattr(card, "to_dict") else dict(card)
+    name = (meta.get("zoo") or {}).get("metric") if isinstance(meta.get("zoo"), dict) else None
+    for result in getattr(card, "eval_results", None) or []:
+        if name is not None and result.metric_type == name:
+            return {"name": name, "value": result.metric_value}
+    return None
+
+
+def search(
+    query: str | None = None,
+    task: str | None = None,
+    author: str | None = None,
+    sort: str = "downloads",
+    limit: int = 20,
+    hub: str | None = None,
+) -> list[Found]:
+    """Repos published with zoo, matching `query` (in the repo id), `task` and `author`, best first by `sort`."""
+    from huggingface_hub import HfApi
+
+    from zoo.hub import describe, hub_errors, hub_location, is_local, library
+
+    if sort not in SORTS:
+        raise UsageError(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
+    if limit < 1:
+        raise UsageError(f"--limit must be a positive number, got {limit}")
+    location = hub_location(hub)
+    if is_local(location):
+        raise UsageError(f"{describe(location)} is a folder: zoo search needs a Hub URL (--hub URL or HF_ENDPOINT)")
+    api = HfApi(endpoint=location, **library())
+    with hub_errors("model search", describe(location)):
+        models = list(
+            api.list_models(
+                filter="zoo",
+                search=query or None,
+                author=author,
+                pipeline_tag=task,
+                sort=SORTS[sort],
+                limit=limit,
+                full=True,
+                cardData=True,
+            )
+        )
+    found = []
+    for info in models:
+        card = info.card_data
+        meta = card.to_dict() if card is not None else {}
+        zoo_meta = meta.get("zoo") if isinstance(meta.get("zoo"), dict) else {}
+        found.append(
+            Found(
+                repo_id=info.id,
+                model=zoo_meta.get("model"),
+                task=info.pipeline_tag,
+                metric=_metric(card),
+                downloads=info.downloads or 0,
+                likes=info.likes or 0,
+                updated=info.last_modified.isoformat() if info.last_modified else None,
+            )
+        )
+    return found
