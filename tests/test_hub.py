@@ -72,7 +72,8 @@ def test_verified_files_are_not_hashed_again(hub_server, olah, make_run, monkeyp
     run, _ = make_run("cnn", seed=3)
     zoo.publish(run, "hashing/cnn", hub=hub_server.url)
     calls = []
-    real = zhub.hash_file
+    from zoo.integrity import hash_file as real
+
     monkeypatch.setattr("zoo.integrity.hash_file", lambda path, **kw: calls.append(path) or real(path, **kw))
     zhub.download("hashing/cnn", hub=olah)
     assert len(calls) == 4
@@ -168,7 +169,7 @@ def test_unknown_repo_revision_and_not_a_zoo_repo(hub_server, make_run):
         zhub.download("known/cnn@v9", hub=hub_server.url)
     hub_server.hub.create_repo("plain/repo")
     hub_server.hub.commit("plain/repo", {"notes.txt": b"hello"}, "not a model")
-    with pytest.raises(UsageError, match=r"has no zoo config.json"):
+    with pytest.raises(UsageError, match=r"no plugin can load plain/repo: it is not a zoo repo and it has no config"):
         zhub.download("plain/repo", hub=hub_server.url)
 
 

@@ -378,7 +378,79 @@ def test_damaged_caches_never_block(cli, which, mutation, tmp_path):
     assert code == 0 and "tiny_mlp" in text, text
 
 
-def test_the_undamaged_inputs_work(cli, run_folder, speech_run, tmp_path):
+@pytest.fixture
+def foreign_repo(tmp_path):
+    """A tiny sharded transformers Wav2Vec2ForCTC repo, as save_pretrained writes it, and a second of speech."""
+    from zoo_fixtures import save_transformers_ctc
+
+    folder = tmp_path / "foreign"
+    shape = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16,
+             "conv_dim": (8, 8), "conv_kernel": (10, 3), "conv_stride": (5, 2), "num_conv_pos_embeddings": 8,
+             "num_conv_pos_embedding_groups": 2}  # fmt: skip
+    save_transformers_ctc(folder, max_shard_size="8KB", **shape)
+    import soundfile
+
+    soundfile.write(tmp_path / "speech.wav", [0.1 * ((i % 40) - 20) / 20 for i in range(16000)], 16000)
+    return folder
+
+
+def _commit_foreign(folder: Path, tmp_path: Path) -> Path:
+    """The repo's files as someone/speech in this example's own local hub."""
+    from zoo.localhub import LocalHub
+
+    hub = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "hub"
+    local = LocalHub(hub)
+    local.create_repo("someone/speech")
+    files = {str(f.relative_to(folder)): f for f in folder.rglob("*") if f.is_file()}
+    local.commit("someone/speech", files, "transformers files")
+    return hub
+
+
+FOREIGN_FILES = ["config.json", "vocab.json", "tokenizer_config.json", "processor_config.json"]
+FOREIGN_FILES += ["model.safetensors.index.json", "model-00001-of-00004.safetensors"]
+
+
+@few(40)
+@given(part=st.sampled_from(FOREIGN_FILES), mutation=MUTATIONS)
+def test_damaged_foreign_repos(cli, foreign_repo, part, mutation, tmp_path):
+    damaged = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "repo"
+    shutil.copytree(foreign_repo, damaged)
+    if (damaged / part).exists():
+        mutate(damaged / part, mutation)
+    hub = _commit_foreign(damaged, tmp_path)
+    cli("info", "someone/speech", "--hub", str(hub))
+    cli("predict", "someone/speech", str(tmp_path / "speech.wav"), "--hub", str(hub))
+
+
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**65), 2**65), st.floats(), st.text(max_size=8)),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=8,
+)
+CONFIG_KEYS = ["architectures", "conv_dim", "conv_kernel", "conv_stride", "conv_bias", "feat_extract_norm",
+               "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size",
+               "num_conv_pos_embeddings", "num_conv_pos_embedding_groups", "do_stable_layer_norm", "pad_token_id",
+               "hidden_act", "architecture", "pretrained_cfg", "num_classes", "label_names"]  # fmt: skip
+
+
+@few(60)
+@given(fields=st.dictionaries(st.sampled_from(CONFIG_KEYS), JSON_VALUES, min_size=1, max_size=3))
+@example(fields={"hidden_size": -1})
+@example(fields={"num_attention_heads": 3})
+@example(fields={"conv_dim": [8, 8, 8]})
+@example(fields={"architecture": "resnet18", "pretrained_cfg": {"input_size": "big"}, "num_classes": 0})
+def test_hostile_foreign_configs(cli, foreign_repo, fields, tmp_path):
+    """Values a config.json can hold, in the fields the claimers read: a claim, a refusal, or a clean error."""
+    damaged = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "repo"
+    shutil.copytree(foreign_repo, damaged)
+    config = json.loads((damaged / "config.json").read_text())
+    (damaged / "config.json").write_text(json.dumps({**config, **fields}))
+    hub = _commit_foreign(damaged, tmp_path)
+    cli("info", "someone/speech", "--hub", str(hub))
+    cli("predict", "someone/speech", str(tmp_path / "speech.wav"), "--hub", str(hub))
+
+
+def test_the_undamaged_inputs_work(cli, run_folder, speech_run, foreign_repo, tmp_path):
     """The properties above damage these inputs: undamaged, each command succeeds, so no property is vacuous."""
     from PIL import Image
     from zoo_images.samples import write_cifar10
@@ -402,6 +474,9 @@ def test_the_undamaged_inputs_work(cli, run_folder, speech_run, tmp_path):
     (ratings.parent / "ratings.dat").write_text("".join(f"{u}::{i}::{r}::0\n" for u, i, r in rows))
     assert (r := cli("train", "mf", "--dataset", "movielens", "--data-dir", str(ratings.parent), *train))[0] == 0, r[1]
     assert (r := cli("predict", str(speech_run), str(tmp_path / "speech" / "input.wav")))[0] == 0, r[1]
+    hub = _commit_foreign(foreign_repo, tmp_path)
+    assert (r := cli("info", "someone/speech", "--hub", str(hub)))[0] == 0, r[1]
+    assert (r := cli("predict", "someone/speech", str(tmp_path / "speech.wav"), "--hub", str(hub)))[0] == 0, r[1]
     from zoo_wav2vec.samples import librispeech, speech_manifest
 
     for layout, write in (("speech-manifest", speech_manifest), ("librispeech", librispeech)):

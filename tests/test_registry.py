@@ -12,7 +12,13 @@ def test_list_models_filters(isolated_registry):
     isolated_registry()
     assert zoo.list_models("resnet*") == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]  # as timm
     assert zoo.list_models(task="recommendation") == ["mf", "ncf"]
-    assert zoo.list_models(plugin="wav2vec") == ["wav2vec2_base", "wav2vec2_large", "wav2vec2_tiny"]
+    assert zoo.list_models(plugin="wav2vec") == [
+        "wav2vec2_base",
+        "wav2vec2_ctc",
+        "wav2vec2_large",
+        "wav2vec2_tiny",
+        "wavlm_ctc",
+    ]
     assert zoo.list_models(pretrained=True) == [
         "resnet18",
         "resnet34",

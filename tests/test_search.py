@@ -56,7 +56,8 @@ def test_query_task_author_sort_and_limit(run_zoo, hub_server):
     assert ids == ["finder/cnn-better", "finder/cnn-digits"]  # most downloads first
     by_likes = found(run_zoo, hub_server, "--author", "finder", "--sort", "likes")
     assert [r["likes"] for r in by_likes] == [3, 1]
-    assert [r["repo_id"] for r in found(run_zoo, hub_server, "digits")] == ["finder/cnn-digits"]
+    assert [r["repo_id"] for r in found(run_zoo, hub_server, "digits", "--author", "finder")] == ["finder/cnn-digits"]
+    assert "finder/cnn-better" not in [r["repo_id"] for r in found(run_zoo, hub_server, "digits", "--limit", "100")]
     tasks = {r["task"] for r in found(run_zoo, hub_server, "--task", "image-classification", "--limit", "100")}
     assert tasks == {"image-classification"}
     assert len(found(run_zoo, hub_server, "--limit", "1")) == 1

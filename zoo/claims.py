@@ -66,7 +66,8 @@ class Claim:
     #: "pkg.mod:func" or a callable: `func(state_dict) -> state_dict` in the model's key names. It is called once
     #: per shard, so it must map the tensors of one shard on their own. None: the keys already match.
     convert: Factory | None = None
-    #: more run-config fields that inference reads (JSON values), e.g. the CTC blank and word delimiter
+    #: more run-config fields that inference reads (JSON values), e.g. the CTC blank and word delimiter, or
+    #: `label_set` naming a well-known set of labels ("imagenet-1k") instead of listing them
     config: Mapping[str, Any] = field(default_factory=dict)
     #: set by zoo to the claiming plugin's entry-point name
     plugin: str = ""

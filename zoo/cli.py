@@ -185,6 +185,14 @@ def info(
         console.print(weights)
 
 
+def _labels_text(labels: dict[str, Any] | None) -> str:
+    if not labels:
+        return "-"
+    if "set" in labels:
+        return labels["set"]
+    return f"{labels['count']} ({', '.join(labels['first'])}, ...)"
+
+
 def _show_repo(console: Any, data: dict[str, Any]) -> None:
     from rich.text import Text
 
@@ -199,7 +207,7 @@ def _show_repo(console: Any, data: dict[str, Any]) -> None:
         "task": data["task"],
         "params": f"{data['params']:,}" if data["params"] is not None else "?",
         "claimed by": f"plugin {claimed['plugin']}" if claimed else "-",
-        "labels": f"{labels['count']} ({', '.join(labels['first'])}, ...)" if labels else "-",
+        "labels": _labels_text(labels),
         **{f"preprocessing.{k}": v for k, v in data["preprocessing"].items()},
         **data["metrics"],
     }

@@ -81,9 +81,14 @@ def repo_info(name: str, hub: str | None = None) -> dict[str, Any]:
         "params": param_counts([built], versions)[spec.qualified_name],
         "model_args": dict(config.get("model_args", {})),
         "claimed": config.get("claimed"),
-        "labels": {"count": len(labels), "first": labels[:3]} if labels else None,
+        "labels": {"count": len(labels), "first": labels[:3]} if labels else _label_set(config),
         "preprocessing": dict(config.get("preprocessing") or {}),
         "metrics": dict(config.get("metrics") or {}),
         "description": spec.description,
         "files": pulled.listed,
     }
+
+
+def _label_set(config: dict[str, Any]) -> dict[str, Any] | None:
+    """A well-known label set a claim names instead of listing it (timm's ImageNet models: "imagenet-1k")."""
+    return {"set": config["label_set"]} if isinstance(config.get("label_set"), str) else None

@@ -23,6 +23,22 @@ ARCHITECTURES = {
     "WavLMForCTC": ("wavlm", "wavlm"),
 }
 TASK = "automatic-speech-recognition"
+# transformers' Wav2Vec2Config defaults, for the shape fields a config.json leaves out (WavLM's buckets too).
+DEFAULTS = {
+    "conv_dim": [512] * 7,
+    "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+    "conv_stride": [5, 2, 2, 2, 2, 2, 2],
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "num_conv_pos_embeddings": 128,
+    "num_conv_pos_embedding_groups": 16,
+    "num_buckets": 320,
+    "max_bucket_distance": 800,
+}
+MAX_SIZE = 1 << 16  # no real checkpoint is wider: a bigger number is damage, not a model
+MAX_VOCAB = 1 << 20
 
 
 def claim(repo: ForeignRepo) -> Claim | None:
@@ -37,7 +53,7 @@ def claim(repo: ForeignRepo) -> Claim | None:
     architecture = shape(config, family, where)
     vocab = vocabulary(repo, where)
     head = config.get("vocab_size", len(vocab.tokens))
-    if not isinstance(head, int) or isinstance(head, bool) or head < 2:
+    if not isinstance(head, int) or isinstance(head, bool) or not 2 <= head <= MAX_VOCAB:
         raise UsageError(f"{where}: config.json's vocab_size is {head!r}, not a CTC head's size")
     try:  # the head decides: tokens it cannot emit (an added <s>, </s>) go, ids no token names are ""
         vocab = replace(vocab, tokens=(vocab.tokens + ("",) * head)[:head])
@@ -47,6 +63,9 @@ def claim(repo: ForeignRepo) -> Claim | None:
     if isinstance(pad_id, int) and pad_id != vocab.blank:
         raise UsageError(f"{where}: config.json's pad_token_id {pad_id} is not its tokenizer's pad token {vocab.blank}")
     preprocessor = feature_extractor(repo)
+    rate = preprocessor.get("sampling_rate", 16_000)
+    if not isinstance(rate, int) or isinstance(rate, bool) or not 1_000 <= rate <= 384_000:
+        raise UsageError(f"{where}: its feature extractor's sampling_rate is {rate!r}, not a sample rate")
     return Claim(
         model="wavlm_ctc" if family == "wavlm" else "wav2vec2_ctc",
         model_args={"family": family, "architecture": architecture, "vocab_size": len(vocab.tokens)},
@@ -54,10 +73,7 @@ def claim(repo: ForeignRepo) -> Claim | None:
         architecture=kind,
         task=TASK,
         labels=vocab.tokens,
-        preprocessing={
-            "sample_rate": int(preprocessor.get("sampling_rate", 16_000)),
-            "normalize": bool(preprocessor.get("do_normalize", True)),
-        },
+        preprocessing={"sample_rate": rate, "normalize": preprocessor.get("do_normalize", True) is not False},
         convert=partial(convert, prefix=prefix, wavlm=family == "wavlm"),
         config={"vocabulary": vocab.to_config()},
     )
@@ -82,25 +98,40 @@ def shape(config: dict[str, Any], family: str, where: str) -> dict[str, Any]:
             raise UsageError(f"{where}: {key} is set, a variant torchaudio's wav2vec2 does not build")
     if config.get("feat_proj_layer_norm") is False:
         raise UsageError(f"{where}: feat_proj_layer_norm is false; torchaudio's feature projection has a layer norm")
-    try:
-        conv = [list(c) for c in zip(config["conv_dim"], config["conv_kernel"], config["conv_stride"], strict=True)]
-        out = {
-            "extractor_mode": {"group": "group_norm", "layer": "layer_norm"}[config["feat_extract_norm"]],
-            "extractor_conv_layer_config": conv,
-            "extractor_conv_bias": bool(config["conv_bias"]),
-            "encoder_embed_dim": int(config["hidden_size"]),
-            "encoder_pos_conv_kernel": int(config["num_conv_pos_embeddings"]),
-            "encoder_pos_conv_groups": int(config["num_conv_pos_embedding_groups"]),
-            "encoder_num_layers": int(config["num_hidden_layers"]),
-            "encoder_num_heads": int(config["num_attention_heads"]),
-            "encoder_ff_interm_features": int(config["intermediate_size"]),
-            "encoder_layer_norm_first": bool(config["do_stable_layer_norm"]),
-        }
-        if family == "wavlm":
-            out["encoder_num_buckets"] = int(config["num_buckets"])
-            out["encoder_max_distance"] = int(config["max_bucket_distance"])
-    except (KeyError, TypeError, ValueError) as exc:
-        raise UsageError(f"{where}: config.json is not a complete transformers config ({exc!r})") from None
+    def size(key: str) -> int:
+        value = config.get(key, DEFAULTS.get(key))
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE:
+            raise UsageError(f"{where}: config.json's {key} is {value!r}, not a size from 1 to {MAX_SIZE}")
+        return value
+
+    convs = [config.get(k, DEFAULTS[k]) for k in ("conv_dim", "conv_kernel", "conv_stride")]
+    if not all(isinstance(c, list) and c for c in convs) or len({len(c) for c in convs}) != 1:
+        raise UsageError(f"{where}: conv_dim, conv_kernel and conv_stride must be lists of one length")
+    for name, values in zip(("conv_dim", "conv_kernel", "conv_stride"), convs, strict=True):
+        for v in values:
+            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_SIZE:
+                raise UsageError(f"{where}: config.json's {name} holds {v!r}, not a size from 1 to {MAX_SIZE}")
+    norm = config.get("feat_extract_norm", "group")
+    if norm not in ("group", "layer"):
+        raise UsageError(f"{where}: feat_extract_norm is {norm!r}, not 'group' or 'layer'")
+    out = {
+        "extractor_mode": f"{norm}_norm",
+        "extractor_conv_layer_config": [list(c) for c in zip(*convs, strict=True)],
+        "extractor_conv_bias": config.get("conv_bias", False) is True,
+        "encoder_embed_dim": size("hidden_size"),
+        "encoder_pos_conv_kernel": size("num_conv_pos_embeddings"),
+        "encoder_pos_conv_groups": size("num_conv_pos_embedding_groups"),
+        "encoder_num_layers": size("num_hidden_layers"),
+        "encoder_num_heads": size("num_attention_heads"),
+        "encoder_ff_interm_features": size("intermediate_size"),
+        "encoder_layer_norm_first": config.get("do_stable_layer_norm", False) is True,
+    }
+    for divisor in ("encoder_num_heads", "encoder_pos_conv_groups"):
+        if out["encoder_embed_dim"] % out[divisor]:
+            raise UsageError(f"{where}: hidden_size {out['encoder_embed_dim']} is not a multiple of {divisor}")
+    if family == "wavlm":
+        out["encoder_num_buckets"] = size("num_buckets")
+        out["encoder_max_distance"] = size("max_bucket_distance")
     return out
 
 
@@ -125,12 +156,15 @@ def vocabulary(repo: ForeignRepo, where: str) -> Vocabulary:
         vocab = vocab[lang]
     ids: dict[int, str] = {}
     for text, index in vocab.items():
-        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < MAX_VOCAB:
             raise UsageError(f"{where}: vocab.json maps {text!r} to {index!r}, not a token id")
         ids[index] = text
-    for index, added in (tokenizer.get("added_tokens_decoder") or {}).items():
-        if str(index).isdigit() and _token(added):
+    added_tokens = tokenizer.get("added_tokens_decoder")
+    for index, added in (added_tokens if isinstance(added_tokens, dict) else {}).items():
+        if str(index).isdigit() and int(index) < MAX_VOCAB and _token(added):
             ids.setdefault(int(index), _token(added))
+    if not ids:
+        raise UsageError(f"{where}: vocab.json names no tokens")
     size = max(ids) + 1
     tokens = tuple(ids.get(i, "") for i in range(size))
 
@@ -146,8 +180,8 @@ def vocabulary(repo: ForeignRepo, where: str) -> Vocabulary:
             blank=tokens.index(pad),
             delimiter=delimiter,
             unknown=option("unk_token", None),
-            lowercase=bool(tokenizer.get("do_lower_case", False)),
-            clean_up=bool(tokenizer.get("clean_up_tokenization_spaces", False)),
+            lowercase=tokenizer.get("do_lower_case") is True,
+            clean_up=tokenizer.get("clean_up_tokenization_spaces") is True,
         )
     except ValueError as exc:
         raise UsageError(f"{where}: not a CTC vocabulary: {exc}") from None
