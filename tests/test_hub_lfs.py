@@ -142,3 +142,23 @@ def test_resolve_redirects_to_storage_that_honours_range(hub_server, make_run):
             f"version https://git-lfs.github.com/spec/v1\noid sha256:{hashlib.sha256(data).hexdigest()}\n"
             f"size {len(data)}\n"
         )
+
+
+def test_large_lfs_files_are_hashed_while_they_download(hub_server, monkeypatch, tmp_path):
+    """A 20 MB file is verified from the digest taken as it arrived: no second read of it, and still verified."""
+    import json
+
+    from zoo import integrity
+
+    big = tmp_path / "model.safetensors"
+    big.write_bytes(bytes(range(256)) * (20 * 4096))
+    config = json.dumps({"zoo_version": "0.1.0", "model": "cnn", "model_args": {}}).encode()
+    hub_server.hub.create_repo("lfs/big")
+    hub_server.hub.commit("lfs/big", {"model.safetensors": big, "config.json": config}, "big")
+    read_again = []
+    real = integrity.hash_file
+    monkeypatch.setattr(integrity, "hash_file", lambda path, **kw: read_again.append(path.name) or real(path, **kw))
+    pulled = zhub.download("lfs/big", hub=hub_server.url)
+    assert read_again == ["config.json"]  # only the small file was hashed after the download
+    assert {f.path: f.sha256 for f in pulled.files}["model.safetensors"] == sha256(big)
+    assert VerifiedRecords().expected(pulled.path / "model.safetensors") == f"sha256:{sha256(big)}"

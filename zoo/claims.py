@@ -63,8 +63,9 @@ class Claim:
     labels: tuple[str, ...] = ()
     #: how inputs must be prepared, in the model's own preprocessing keys (zoo predict applies it)
     preprocessing: Mapping[str, Any] = field(default_factory=dict)
-    #: "pkg.mod:func" or a callable: `func(state_dict) -> state_dict` in the model's key names. It is called once
-    #: per shard, so it must map the tensors of one shard on their own. None: the keys already match.
+    #: "pkg.mod:func" or a callable: `func(state_dict) -> state_dict` in the model's key names, called on one shard's
+    #: tensors at a time. Tensors it cannot map yet (a group it merges, split across shards) it leaves under their
+    #: own names: zoo then calls it on that shard and the next together. None: the keys already match.
     convert: Factory | None = None
     #: more run-config fields that inference reads (JSON values), e.g. the CTC blank and word delimiter, or
     #: `label_set` naming a well-known set of labels ("imagenet-1k") instead of listing them

@@ -6,6 +6,7 @@ Hub reports (sha256 for LFS files, the git blob id for regular ones). A bad file
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -16,16 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from zoo.atomic import replacing, write_text
-from zoo.cachefile import cache_dir
+from zoo.cachefile import cache_dir, read_cache
 from zoo.catalog import COMMIT_RE
 from zoo.claims import Claim, ForeignRepo, claim
 from zoo.errors import UsageError, ZooError
-from zoo.integrity import VerificationError, VerifiedRecords, verify
+from zoo.integrity import Digests, FollowingDigest, VerificationError, VerifiedRecords, matches, verify
 from zoo.paths import check_branch, check_repo_id, check_repo_path
 from zoo.registry import get_registry
 from zoo.runs import is_zoo_config, read_config_json
 from zoo.weights import PICKLE_SUFFIXES
 
+# Files at least this large are hashed while they download (see integrity.FollowingDigest).
+FOLLOW_MIN_SIZE = 16 * 1024 * 1024
 # Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
 OTHER_FORMATS = (".h5", ".msgpack", ".onnx", ".ot", ".tflite", ".mlmodel", ".gguf", ".pb")
 
@@ -49,6 +52,8 @@ class Fetched:
     expected: dict[str, str]
     sizes: dict[str, int]
     listed: list[str]
+    #: digests computed while downloading (FollowingDigest), so verification need not read those files again
+    hashed: dict[str, Digests] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,12 +196,16 @@ def hub_errors(target_text: str, where: str, offline: bool = False) -> Iterator[
         ) from None
 
 
-def _verify_all(folder: Path, expected: Mapping[str, str], sizes: Mapping[str, int]) -> list[PulledFile]:
+def _verify_all(fetched: Fetched) -> list[PulledFile]:
     records = VerifiedRecords()
     try:
         out = []
-        for path in sorted(expected):
-            digests = verify(folder / path, path, expected[path], records, sizes.get(path))
+        for path in sorted(fetched.expected):
+            local, expected = fetched.folder / path, fetched.expected[path]
+            streamed = fetched.hashed.get(path)
+            if streamed is not None and matches(streamed, expected):
+                records.add(local, streamed, expected)  # hashed as it arrived: verify() need not read it again
+            digests = verify(local, path, expected, records, fetched.sizes.get(path))
             out.append(PulledFile(path=path, sha256=digests.sha256, size=digests.size))
         return out
     finally:
@@ -215,7 +224,6 @@ def _pull_remote(
 ) -> Fetched:
     from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
     from huggingface_hub.errors import RemoteEntryNotFoundError
-    from huggingface_hub.hf_api import RepoFile
 
     from zoo.progress import RichTqdm
 
@@ -245,24 +253,29 @@ def _pull_remote(
             expected = dict(target.pins)
             listed = select_files(list(expected), {}, True, where)
         else:
-            tree = [
-                f
-                for f in api.list_repo_tree(target.repo_id, revision=commit, recursive=True)
-                if isinstance(f, RepoFile)
-            ]
-            reference = {f.path: f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}" for f in tree}
-            sizes = {f.path: f.lfs.size if f.lfs else f.size for f in tree}
+            listing = _listing(api, target.repo_id, commit)
+            reference, sizes = {p: ref for p, (ref, _) in listing.items()}, {p: n for p, (_, n) in listing.items()}
             listed = sorted(reference)
             chosen = select_files(listed, {}, allow_pickle, f"{target.repo_id}@{commit}")
             expected = {p: reference[p] for p in chosen}
         expected = {p: ref for p, ref in expected.items() if want(p)}
+        hashed: dict[str, Digests] = {}
+        blobs = _hf_cache_folder(target.repo_id) / "blobs"
 
         # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
         # listing above is not fetched a second time (snapshot_download would list the tree again).
         def fetch(path: str) -> None:
+            algorithm, _, digest = expected[path].partition(":")
+            follower = None
+            if algorithm == "sha256" and sizes.get(path, FOLLOW_MIN_SIZE) >= FOLLOW_MIN_SIZE:  # hash while it comes
+                follower = FollowingDigest(blobs, f"{digest}*.incomplete")
+                follower.start()
+            progress = RichTqdm
+            if follower is not None:  # a restarted download voids what was hashed of it
+                progress = type("Progress", (RichTqdm,), {"rewound": lambda _self: follower.rewound()})
             try:
-                hf_hub_download(
-                    target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=RichTqdm, **library()
+                local = hf_hub_download(
+                    target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=progress, **library()
                 )
             except RemoteEntryNotFoundError:
                 raise UsageError(
@@ -277,6 +290,12 @@ def _pull_remote(
                     f"{path} failed verification: {str(exc).splitlines()[0]} Nothing was kept; pull again, "
                     "and report it to the repository's owner if it happens again."
                 ) from None
+            finally:
+                if follower is not None:
+                    follower.finished.set()
+            digests = follower.result(Path(local)) if follower is not None else None
+            if digests is not None:
+                hashed[path] = digests
 
         with ThreadPoolExecutor(max_workers=min(8, len(expected) or 1)) as pool:
             list(pool.map(fetch, sorted(expected)))
@@ -286,7 +305,36 @@ def _pull_remote(
         ref.parent.mkdir(parents=True, exist_ok=True)
         if not ref.is_file() or ref.read_text().strip() != commit:
             write_text(ref, commit)
-    return Fetched(folder, commit, expected, sizes, listed)
+    return Fetched(folder, commit, expected, sizes, listed, hashed)
+
+
+def _listing(api: Any, repo_id: str, commit: str) -> dict[str, tuple[str, int]]:
+    """Each file of a commit with the Hub's reference digest and size. A commit's listing never changes, so it is
+    kept in zoo's cache after the first pull: a second pull of that commit asks the Hub only what `main` is."""
+    from huggingface_hub.hf_api import RepoFile
+
+    path = cache_dir() / "listings" / repo_id / f"{commit}.json"
+    cached = read_cache(path, "the repository will be listed again")
+    if cached and all(_listed_entry(v) for v in cached.values()):
+        return {p: (ref, size) for p, (ref, size) in cached.items()}
+    listing = {
+        f.path: (f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}", f.lfs.size if f.lfs else f.size)
+        for f in api.list_repo_tree(repo_id, revision=commit, recursive=True)
+        if isinstance(f, RepoFile)
+    }
+    with suppress(OSError):  # a cache that cannot be written costs only a listing next time
+        write_text(path, json.dumps(listing))
+    return listing
+
+
+def _listed_entry(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and re.fullmatch(r"sha256:[0-9a-f]{64}|git-sha1:[0-9a-f]{40}", value[0]) is not None
+        and isinstance(value[1], int)
+    )
 
 
 def _drop_incomplete(repo_id: str, reference: str) -> None:
@@ -328,7 +376,7 @@ def _fetch(
         fetched = _pull_local(target, location, allow_pickle, want)
     else:
         fetched = _pull_remote(target, location, offline, allow_pickle, want)
-    return fetched, _verify_all(fetched.folder, fetched.expected, fetched.sizes)
+    return fetched, _verify_all(fetched)
 
 
 def is_metadata(path: str) -> bool:

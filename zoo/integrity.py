@@ -8,8 +8,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
+from contextlib import suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from zoo.atomic import write_text
 from zoo.cachefile import cache_dir, read_cache
@@ -34,12 +38,77 @@ def hash_file(path: Path, git_sha1: bool = True) -> Digests:
     """sha256 and (unless not needed, as for LFS files, whose reference is a sha256) git's blob id, in one pass."""
     size = path.stat().st_size
     sha256, sha1 = hashlib.sha256(), hashlib.sha1(f"blob {size}\0".encode()) if git_sha1 else None
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK):
-            sha256.update(chunk)
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with open(path, "rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            sha256.update(view[:n])
             if sha1 is not None:
-                sha1.update(chunk)
+                sha1.update(view[:n])
     return Digests(sha256.hexdigest(), sha1.hexdigest() if sha1 is not None else None, size)
+
+
+class FollowingDigest(threading.Thread):
+    """The sha256 of a file that another writer (huggingface_hub, downloading it) appends to, computed as its bytes
+    land, so a large download is verified without reading it a second time. Any sign that the writer went back
+    (the file shrank, the download restarted, another file took its place) voids it: the file is then hashed
+    again after the download, as every file is."""
+
+    def __init__(self, folder: Path, pattern: str) -> None:
+        super().__init__(daemon=True)
+        self.folder, self.pattern = folder, pattern
+        self.finished = threading.Event()
+        self.void = False
+        self.inode: int | None = None
+        self.size = 0
+        self._sha256 = hashlib.sha256()
+
+    def rewound(self) -> None:
+        """The writer went back in the file (a restarted download): what was hashed is not the file."""
+        self.void = True
+
+    def _open(self) -> Any:
+        while not self.finished.is_set():
+            found = list(self.folder.glob(self.pattern))
+            if len(found) > 1:
+                return None  # two downloads of one blob: which one lands is unknown
+            if found:
+                with suppress(FileNotFoundError):
+                    return open(found[0], "rb")
+            time.sleep(0.001)
+        return None  # nothing was downloaded (the file was in the cache), or under a name not foreseen
+
+    def run(self) -> None:
+        fh = self._open()
+        if fh is None:
+            return
+        with fh:
+            self.inode = os.fstat(fh.fileno()).st_ino
+            while not self.void:
+                chunk = fh.read(CHUNK)
+                if chunk:
+                    self._sha256.update(chunk)
+                    self.size += len(chunk)
+                elif os.fstat(fh.fileno()).st_size < self.size:
+                    self.void = True
+                elif self.finished.is_set():
+                    if not fh.read(1):  # the writer is done and every byte is hashed
+                        return
+                    self.void = True
+                else:
+                    time.sleep(0.001)
+
+    def result(self, final: Path) -> Digests | None:
+        """The digests of `final` (the downloaded file, moved into place), or None if they cannot be vouched for."""
+        self.finished.set()
+        self.join()
+        try:
+            stat = os.stat(final)
+        except OSError:
+            return None
+        if self.void or stat.st_ino != self.inode or stat.st_size != self.size:
+            return None
+        return Digests(self._sha256.hexdigest(), None, self.size)
 
 
 class VerifiedRecords:

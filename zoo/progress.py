@@ -47,6 +47,14 @@ class RichTqdm(_tqdm):
             _OPEN += 1
             self._task = _progress().add_task(self.desc or "", total=self.total, completed=self.n)
 
+    def rewound(self) -> None:
+        """Called when the download goes back (huggingface_hub restarting it); a subclass may listen."""
+
+    def update(self, n: float | None = 1) -> bool | None:
+        if n is not None and n < 0:
+            self.rewound()
+        return super().update(n)
+
     def display(self, *_args: Any, **_kwargs: Any) -> None:
         if self._task is not None and _PROGRESS is not None:
             _PROGRESS.update(self._task, completed=self.n, total=self.total, description=self.desc or "")

@@ -148,3 +148,20 @@ def test_a_timm_architecture_zoo_does_not_build_is_refused(run_zoo, hub_server, 
     timm_repos("resnet26d.bt_in1k", repo="someone/resnet26d")
     proc = run_zoo("pull", "someone/resnet26d", env={"HF_ENDPOINT": hub_server.url})
     assert_clean_error(proc, 2, "no plugin can load someone/resnet26d", "library timm", "resnet26d", "resnet")
+
+
+def test_catalog_names_use_the_catalogs_preprocessing(run_zoo, hub_server, timm_repos, photo):
+    """resnet50.tv2_in1k predicts with torchvision's IMAGENET1K_V2 eval transform (232 -> 224), the one its
+    published accuracy was measured with, not the 176 px of timm's pretrained_cfg that the repo id alone gives."""
+    model = timm_repos("resnet50.tv2_in1k")
+    proc = run_zoo("predict", "resnet50.tv2_in1k", str(photo), "--json", env={"HF_ENDPOINT": hub_server.url})
+    assert proc.returncode == 0, proc.stderr
+    transform = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.transforms()
+    with torch.no_grad():
+        expected = torch.softmax(model(transform(Image.open(photo).convert("RGB"))[None]), 1)[0].topk(5)
+    [row] = json.loads(proc.stdout)
+    assert [item["label"] for item in row["output"]] == [imagenet_categories()[i] for i in expected.indices]
+    assert [item["score"] for item in row["output"]] == pytest.approx(expected.values.tolist(), abs=2e-6)
+    by_repo = json.loads(run_zoo("predict", "timm/resnet50.tv2_in1k", str(photo), "--json",
+                                 env={"HF_ENDPOINT": hub_server.url}).stdout)  # fmt: skip
+    assert by_repo != [row]  # the two preprocessings really differ
