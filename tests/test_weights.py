@@ -97,6 +97,8 @@ def test_shards_load_strictly_with_one_shard_in_memory(tmp_path):
         return int(grown), float(checksum)
 
     (sharded_peak, sharded_sum), (whole_peak, whole_sum) = peak(sharded), peak(whole)
+    print(f"peak RSS growth loading a {size / 1e6:.0f} MB checkpoint: one file {whole_peak / 1e6:.1f} MB, "
+          f"20 MB shards {sharded_peak / 1e6:.1f} MB")  # fmt: skip
     assert sharded_sum == whole_sum > 0  # the same tensors arrived
     assert whole_peak > 0.8 * size  # the measurement sees a whole checkpoint in memory ...
     assert sharded_peak < 3 * 20e6  # ... and about one 20 MB shard when it is sharded

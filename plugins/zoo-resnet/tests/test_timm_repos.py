@@ -91,7 +91,7 @@ def test_logits_equal_timms(hub_server, timm_repos, photo):
     with torch.no_grad():
         difference = (model.eval()(ours) - reference(theirs)).abs().max().item()
     print(f"largest absolute logit difference, zoo vs timm (resnet50.a1_in1k): {difference:.3g}")
-    assert difference < 1e-4
+    assert difference < 1e-5
 
 
 def test_info_shows_the_claim_without_pulling_weights(run_zoo, hub_server, timm_repos):
@@ -117,6 +117,21 @@ def test_info_shows_the_claim_without_pulling_weights(run_zoo, hub_server, timm_
     assert not [r for r, _ in hub_server.storage_requests[start:] if r.startswith("GET /objects/")]
     human = run_zoo("info", "timm/resnet50.tv2_in1k", env={"HF_ENDPOINT": hub_server.url})
     assert "timm" in human.stdout and "bilinear" in human.stdout
+
+
+def test_info_of_a_repo_does_not_import_torch(zoo_env, hub_server, timm_repos):
+    import subprocess
+    import sys
+
+    timm_repos("resnet50.tv2_in1k")
+    code = (
+        "import sys\nsys.argv = ['zoo', 'info', 'timm/resnet50.tv2_in1k', '--json']\nfrom zoo.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "sys.stderr.write('TORCH=' + str('torch' in sys.modules))\n"
+    )
+    env = dict(zoo_env, HF_ENDPOINT=hub_server.url)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stderr.endswith("TORCH=False"), proc.stderr
 
 
 def test_label_names_and_fine_tuning_from_a_timm_repo(run_zoo, hub_server, timm_repos, photo, tmp_path):
