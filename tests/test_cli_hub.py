@@ -159,3 +159,14 @@ def test_pull_resnet18_by_its_bare_name(run_zoo, olah, timm_resnet18):
     images = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(ours(images), timm_resnet18(images))
+
+
+def test_info_of_a_repo_published_with_zoo(run_zoo, published, hub_server):
+    result, run = published("cli/info-me", seed=9)
+    proc = run_zoo("info", f"cli/info-me@{result['revision']}", "--hub", hub_server.url, "--json")
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert (info["name"], info["repo_id"], info["revision"]) == ("cnn", "cli/info-me", result["revision"])
+    assert info["claimed"] is None and info["metrics"] == json.loads((run / "metrics.json").read_text())
+    assert info["params"] == json.loads(run_zoo("info", "cnn", "--json").stdout)["params"]
+    assert {"model.safetensors", "config.json", "README.md"} <= set(info["files"])
