@@ -18,8 +18,7 @@ ROOT = DOC.parent
 def blocks(kind: str = "scaffold") -> list[tuple[str | None, str, str]]:
     """(path, language, body) of each code block; the path of the file it is cut from, when it is that kind's."""
     return [
-        (m["path"] if m["kind"] == kind else None, m["lang"], m["body"])
-        for m in BLOCK.finditer(DOC.read_text("utf-8"))
+        (m["path"] if m["kind"] == kind else None, m["lang"], m["body"]) for m in BLOCK.finditer(DOC.read_text("utf-8"))
     ]
 
 

@@ -98,6 +98,7 @@ def shape(config: dict[str, Any], family: str, where: str) -> dict[str, Any]:
             raise UsageError(f"{where}: {key} is set, a variant torchaudio's wav2vec2 does not build")
     if config.get("feat_proj_layer_norm") is False:
         raise UsageError(f"{where}: feat_proj_layer_norm is false; torchaudio's feature projection has a layer norm")
+
     def size(key: str) -> int:
         value = config.get(key, DEFAULTS.get(key))
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE:
