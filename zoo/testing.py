@@ -141,6 +141,58 @@ def _no_torch_on_import(plugin: str) -> None:
         )
 
 
+# Repos a claimer must leave alone (or refuse with a ZooError saying why): another library's, none, damage.
+CLAIM_PROBES = (
+    {},
+    {"architectures": ["BertForMaskedLM"], "model_type": "bert", "transformers_version": "5.0.0"},
+    {"architecture": "convnext_tiny", "pretrained_cfg": {"tag": "in1k"}},
+    {"architecture": 7, "architectures": "not a list", "pretrained_cfg": [], "num_classes": "many"},
+)
+_CLAIMS = """
+import json, sys
+from zoo.claims import Claim, ForeignRepo
+from zoo.errors import ZooError
+from zoo.registry import get_registry
+registry = get_registry()
+[impl] = [i for i in registry.plugin_set.manager.hook.claim_repo.get_hookimpls() if i.plugin_name == sys.argv[1]]
+out = []
+for n, config in enumerate(json.loads(sys.argv[2])):
+    repo = ForeignRepo(f"probe/repo-{n}", "0" * 40, config, ("config.json",), lambda path: None)
+    try:
+        result = impl.function(repo=repo)
+    except ZooError:
+        result = None
+    except Exception as exc:
+        out.append(f"raised {type(exc).__name__}: {exc} for config.json {json.dumps(config)}")
+        continue
+    if result is not None and not isinstance(result, Claim):
+        out.append(f"returned a {type(result).__name__}, not a Claim or None")
+    elif result is not None:
+        out.append(f"claimed config.json {json.dumps(config)}, which is not its to load")
+print(json.dumps([out, [m for m in ("torch", "torchvision", "torchaudio") if m in sys.modules]]))
+"""
+
+
+def _claims(registry: Any, plugin: str) -> None:
+    """A plugin's claim_repo leaves other libraries' repos and damaged configs alone, and imports no torch."""
+    if not any(i.plugin_name == plugin for i in registry.plugin_set.manager.hook.claim_repo.get_hookimpls()):
+        return
+    probes = json.dumps(CLAIM_PROBES)
+    args = [sys.executable, "-c", _CLAIMS, plugin, probes]
+    proc = subprocess.run(args, capture_output=True, text=True, env=child_env(), check=False)
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise _Failed(f"claim_repo could not be called: {last}", "")
+    problems, imported = json.loads(proc.stdout.strip().splitlines()[-1])
+    if problems:
+        raise _Failed(
+            f"claim_repo {problems[0]}",
+            "return None for a repo that is not yours, and raise UsageError for one you recognise but cannot load",
+        )
+    if imported:
+        raise _Failed(f"claim_repo imports {', '.join(imported)}", "claim from config.json alone; import torch later")
+
+
 def _specs(registry: Any, info: Any) -> None:
     """What the registry does not already refuse: links between specs, descriptions, JSON metadata, samples."""
     from zoo.registry import recipe_trains
@@ -442,6 +494,7 @@ def check_plugin(name: str, work_dir: str | os.PathLike[str] | None = None) -> R
         for rspec in info.recipes:
             _recipe_checks(runner, registry, rspec)
         runner.run("catalog", "", "fix the catalog file as the message says", lambda: _catalog(registry, info))
+        runner.run("claims", "", "", lambda: _claims(registry, name))
         return runner.report
 
 
