@@ -147,6 +147,7 @@ CLAIM_PROBES = (
     {"architectures": ["BertForMaskedLM"], "model_type": "bert", "transformers_version": "5.0.0"},
     {"architecture": "convnext_tiny", "pretrained_cfg": {"tag": "in1k"}},
     {"architecture": 7, "architectures": "not a list", "pretrained_cfg": [], "num_classes": "many"},
+    {"architecture": ["resnet50"], "architectures": [{"name": "Wav2Vec2ForCTC"}, None], "pretrained_cfg": {}},
 )
 _CLAIMS = """
 import json, sys

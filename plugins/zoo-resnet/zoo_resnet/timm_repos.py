@@ -28,7 +28,7 @@ def claim(repo: ForeignRepo, depths: tuple[int, ...]) -> Claim | None:
     config = repo.config
     arch = config.get("architecture")
     cfg = config.get("pretrained_cfg")
-    if arch not in {f"resnet{d}" for d in depths} or not isinstance(cfg, dict):
+    if not isinstance(arch, str) or arch not in {f"resnet{d}" for d in depths} or not isinstance(cfg, dict):
         return None
     model_args = config.get("model_args") if isinstance(config.get("model_args"), dict) else {}
     if any(k in model_args for k in SHAPE_ARGS) or config.get("global_pool", "avg") != "avg":

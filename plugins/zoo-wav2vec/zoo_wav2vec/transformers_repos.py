@@ -45,7 +45,9 @@ def claim(repo: ForeignRepo) -> Claim | None:
     """A claim for a transformers CTC speech repo, else None; one zoo recognises but cannot load is an error."""
     config = repo.config
     names = config.get("architectures")
-    kind = next((n for n in names if n in ARCHITECTURES), None) if isinstance(names, list) else None
+    kind = (
+        next((n for n in names if isinstance(n, str) and n in ARCHITECTURES), None) if isinstance(names, list) else None
+    )
     if kind is None:
         return None
     prefix, family = ARCHITECTURES[kind]
