@@ -174,10 +174,8 @@ print(json.dumps([out, [m for m in ("torch", "torchvision", "torchaudio") if m i
 """
 
 
-def _claims(registry: Any, plugin: str) -> None:
+def _claims(plugin: str) -> None:
     """A plugin's claim_repo leaves other libraries' repos and damaged configs alone, and imports no torch."""
-    if not any(i.plugin_name == plugin for i in registry.plugin_set.manager.hook.claim_repo.get_hookimpls()):
-        return
     probes = json.dumps(CLAIM_PROBES)
     args = [sys.executable, "-c", _CLAIMS, plugin, probes]
     proc = subprocess.run(args, capture_output=True, text=True, env=child_env(), check=False)
@@ -495,7 +493,8 @@ def check_plugin(name: str, work_dir: str | os.PathLike[str] | None = None) -> R
         for rspec in info.recipes:
             _recipe_checks(runner, registry, rspec)
         runner.run("catalog", "", "fix the catalog file as the message says", lambda: _catalog(registry, info))
-        runner.run("claims", "", "", lambda: _claims(registry, name))
+        if any(i.plugin_name == name for i in registry.plugin_set.manager.hook.claim_repo.get_hookimpls()):
+            runner.run("claims", "", "", lambda: _claims(name))
         return runner.report
 
 
