@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -130,21 +131,9 @@ def _missing(expected: Mapping[str, Any], loaded: set[str]) -> list[str]:
     return [k for k in expected if k not in loaded and not k.endswith(OPTIONAL_KEY_SUFFIXES)]
 
 
-def check_fits(model: Any, state_dict: Mapping[str, Any], what: str) -> None:
-    """Raise WeightsMismatchError naming the first keys that are missing, unexpected, or of another shape."""
-    expected = model.state_dict()
-    if error := _mismatch(what, _missing(expected, set(state_dict)), *_misfits(expected, state_dict)):
-        raise error
-
-
 def load_into(model: Any, state_dict: Mapping[str, Any], what: str) -> Any:
     """Check, then load strictly (allowing only buffers torch recreates); return the model."""
-    check_fits(model, state_dict, what)
-    result = model.load_state_dict(state_dict, strict=False)
-    leftover = [k for k in result.missing_keys if not k.endswith(OPTIONAL_KEY_SUFFIXES)]
-    if leftover or result.unexpected_keys:  # check_fits should have caught these
-        raise WeightsMismatchError(f"the weights do not fit {what}: {_describe(leftover + result.unexpected_keys)}")
-    return model
+    return _load_parts(model, [lambda: state_dict], what)
 
 
 def load_files(
@@ -157,25 +146,38 @@ def load_files(
     """Load weights file by file (the shards of a large checkpoint), strictly: every tensor fits, none is missing
     or in two files. One file's tensors are in memory beside the model's; two when `convert` cannot place some of
     them until it sees the next file too (tensors it merges, split across shards)."""
+    return _load_parts(model, [partial(read_state_dict, f, allow_pickle) for f in files], what, convert)
+
+
+def _load_parts(
+    model: Any,
+    parts: list[Callable[[], Mapping[str, Any]]],
+    what: str,
+    convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> Any:
+    """Read, convert, check and load each part in turn; the last one's check names all that is missing too."""
     expected = model.state_dict()
     loaded: set[str] = set()
     raw: dict[str, Any] = {}
-    for n, file in enumerate(files):
-        raw.update(read_state_dict(file, allow_pickle))
+    parts = parts or [dict]  # no weights at all: the check below names every key missing
+    for n, read in enumerate(parts):
+        last = n + 1 == len(parts)
+        raw.update(read())
         part = convert(raw) if convert is not None else raw
-        if n + 1 < len(files) and any(k not in expected for k in part):
+        if not last and any(k not in expected for k in part):
             continue  # a group of tensors spans this shard and the next: convert them together
         raw = {}
         twice = sorted(loaded & part.keys())
         if twice:
             raise WeightsMismatchError(f"the weights of {what} hold {_describe(twice)} in more than one shard")
-        if error := _mismatch(what, [], *_misfits(expected, part)):
+        missing = _missing(expected, loaded | part.keys()) if last else []
+        if error := _mismatch(what, missing, *_misfits(expected, part)):
             raise error
-        model.load_state_dict(part, strict=False)
+        result = model.load_state_dict(part, strict=False)
+        if result.unexpected_keys:  # the check above should have caught these
+            raise WeightsMismatchError(f"the weights do not fit {what}: {_describe(result.unexpected_keys)}")
         loaded |= part.keys()
-        del part
-    if error := _mismatch(what, _missing(expected, loaded), [], []):
-        raise error
+        del part  # before the next shard is read
     return model
 
 
