@@ -28,14 +28,12 @@ class Found:
         return asdict(self)
 
 
-def _metric(card: Any) -> dict[str, Any] | None:
-    """The card's main metric and its value from the model-index, when the card says which one that is."""
-    if card is None:
+def _metric(card: Any, name: Any) -> dict[str, Any] | None:
+    """The value of the card's main metric `name` in its model-index, when the card names one."""
+    if name is None:
         return None
-    meta = card.to_dict() if hasattr(card, "to_dict") else dict(card)
-    name = (meta.get("zoo") or {}).get("metric") if isinstance(meta.get("zoo"), dict) else None
     for result in getattr(card, "eval_results", None) or []:
-        if name is not None and result.metric_type == name:
+        if result.metric_type == name:
             return {"name": name, "value": result.metric_value}
     return None
 
@@ -84,7 +82,7 @@ def search(
                 repo_id=info.id,
                 model=zoo_meta.get("model"),
                 task=info.pipeline_tag,
-                metric=_metric(card),
+                metric=_metric(card, zoo_meta.get("metric")),
                 downloads=info.downloads or 0,
                 likes=info.likes or 0,
                 updated=info.last_modified.isoformat() if info.last_modified else None,
