@@ -29,8 +29,9 @@ def pretrained_config(pulled: Any) -> tuple[Any, dict[str, Any], Any]:
     else:
         config, convert = claimed.run_config(), claimed.converter()
     spec = registry.model(pulled.name or claimed.model)
-    if pulled.name is not None and registry.weights_entry(pulled.name).preprocessing:
-        config["preprocessing"] = dict(registry.weights_entry(pulled.name).preprocessing)
+    pinned = registry.weights_entry(pulled.name).preprocessing if pulled.name is not None else None
+    if pinned:
+        config["preprocessing"] = dict(pinned)
     return spec, config, convert
 
 
