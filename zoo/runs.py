@@ -76,7 +76,7 @@ def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 def read_config_json(folder: Path) -> Any:
     """A folder's config.json as parsed JSON, or None when it has none or it does not parse: a pulled repository of
-    another library (whose catalog converter decides what it means), or an --out folder that is not a run."""
+    another library (which the plugin that claims it reads), or an --out folder that is not a run."""
     try:
         return json.loads((folder / CONFIG).read_text("utf-8"))
     except (OSError, ValueError, RecursionError):

@@ -52,11 +52,11 @@ class Vocabulary:
             raise ValueError("the vocabulary lists a token twice")
 
     @classmethod
-    def from_json(cls, mapping: dict[str, int], **options: object) -> Vocabulary:
+    def from_json(cls, mapping: dict[str, int]) -> Vocabulary:
         """transformers' vocab.json: token -> index, indices 0..n-1."""
         if sorted(mapping.values()) != list(range(len(mapping))):
             raise ValueError("vocab.json indices must be 0..n-1 without gaps")
-        return cls(tuple(sorted(mapping, key=mapping.__getitem__)), **options)  # type: ignore[arg-type]
+        return cls(tuple(sorted(mapping, key=mapping.__getitem__)))
 
     def to_config(self) -> dict[str, object]:
         """The decoding options a run's config.json records beside the tokens (its `labels`)."""
