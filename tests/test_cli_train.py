@@ -4,12 +4,11 @@ import json
 import re
 import signal
 import subprocess
-import time
 
 import pytest
 import torch
 from safetensors.torch import load_file
-from zoo_fixtures import ZOO, assert_clean_error
+from zoo_fixtures import ZOO, assert_clean_error, history, same_weights, start_and_wait_for
 
 # Long enough (about 3,500 steps) that a kill lands mid-run; each checkpoint is logged to train.log.
 LONG = ["train", "tiny_mlp", "--epochs", "20", "--batch-size", "8", "--checkpoint-every", "25", "--quiet"]
@@ -18,33 +17,6 @@ LONG = ["train", "tiny_mlp", "--epochs", "20", "--batch-size", "8", "--checkpoin
 @pytest.fixture
 def site(plugin_sites):
     return [plugin_sites("zoo-tinyplug")]
-
-
-def same_weights(a, b) -> bool:
-    x, y = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
-    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
-
-
-def history(run):
-    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    return [{k: v for k, v in row.items() if k != "train_seconds"} for row in rows]
-
-
-def start_and_wait_for(args, out, site, zoo_env, pattern):
-    """Start `zoo train` and return it once train.log matches `pattern` (it must not finish first)."""
-    env = dict(zoo_env, PYTHONPATH=str(site[0]))
-    proc = subprocess.Popen(
-        [str(ZOO), *args, "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 240
-    log = out / "train.log"
-    while time.monotonic() < deadline:
-        if log.exists() and re.search(pattern, log.read_text()):
-            return proc
-        assert proc.poll() is None, f"training ended before the signal: {proc.communicate()}"
-        time.sleep(0.002)
-    proc.kill()
-    raise AssertionError("no checkpoint appeared in time")
 
 
 def test_sigkill_mid_epoch_then_resume_is_bitwise_identical(run_zoo, site, zoo_env, tmp_path):

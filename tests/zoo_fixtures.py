@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -359,3 +361,37 @@ def hf_wav2vec2_base(hub_root, tmp_path_factory):
     local.create_repo("facebook/wav2vec2-base-960h")
     local.commit("facebook/wav2vec2-base-960h", {p.name: p for p in folder.iterdir()}, "transformers weights")
     return model, processor, import_huggingface_model(model).eval()
+
+
+def same_weights(a: Path, b: Path) -> bool:
+    """Two run folders hold bitwise identical weights."""
+    import torch
+    from safetensors.torch import load_file
+
+    x, y = load_file(a / "model.safetensors"), load_file(b / "model.safetensors")
+    return x.keys() == y.keys() and all(torch.equal(x[k], y[k]) for k in x)
+
+
+def history(run: Path) -> list[dict]:
+    """A run's metrics.jsonl, without the wall times."""
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    return [{k: v for k, v in row.items() if k != "train_seconds"} for row in rows]
+
+
+def start_and_wait_for(
+    args: list[str], out: Path, sites: list[Path], zoo_env: dict[str, str], pattern: str
+) -> subprocess.Popen[str]:
+    """Start `zoo train` and return it once train.log matches `pattern` (it must not finish first)."""
+    env = dict(zoo_env, PYTHONPATH=os.pathsep.join(str(s) for s in sites))
+    proc = subprocess.Popen(
+        [str(ZOO), *args, "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 240
+    log = out / "train.log"
+    while time.monotonic() < deadline:
+        if log.exists() and re.search(pattern, log.read_text()):
+            return proc
+        assert proc.poll() is None, f"training ended before the signal: {proc.communicate()}"
+        time.sleep(0.002)
+    proc.kill()
+    raise AssertionError("no checkpoint appeared in time")

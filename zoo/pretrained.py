@@ -45,9 +45,15 @@ def load_pretrained(
 ) -> tuple[Any, dict[str, Any]]:
     """The pretrained model and its run config (model, model_args, labels, preprocessing, ...)."""
     from zoo.hub import download
-    from zoo.weights import load_files, weight_files
 
     pulled = download(name, revision=revision, hub=hub, allow_pickle=allow_pickle)
+    return load_pulled(pulled, allow_pickle, **kwargs)
+
+
+def load_pulled(pulled: Any, allow_pickle: bool = False, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    """The model and run config of a repository already pulled (its weights loaded, converted if claimed)."""
+    from zoo.weights import load_files, weight_files
+
     spec, config, convert = pretrained_config(pulled)
     try:
         model = spec.build(**{**config.get("model_args", {}), **kwargs})

@@ -20,7 +20,7 @@ from zoo.hub import PulledFile, describe, hub_errors, hub_location, is_local, li
 from zoo.integrity import Digests, hash_file
 from zoo.paths import check_branch, check_repo_id
 from zoo.registry import get_registry
-from zoo.runs import CONFIG, METRICS, WEIGHTS, read_run, write_json
+from zoo.runs import CONFIG, METRICS, WEIGHTS, read_run, side_files, write_json
 
 
 @dataclass
@@ -58,11 +58,14 @@ def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | 
 def _stage(run: Any, repo_id: str, folder: Path, license: str | None) -> dict[str, Path]:
     from zoo.card import model_card, publish_config
 
-    staged = {WEIGHTS: folder / WEIGHTS}
-    try:
-        os.link(run.weights, staged[WEIGHTS])  # no copy of large weights when on one filesystem
-    except OSError:
-        shutil.copyfile(run.weights, staged[WEIGHTS])
+    staged: dict[str, Path] = {}
+    for path, source in {WEIGHTS: run.weights, **side_files(run.folder)}.items():
+        staged[path] = folder / path
+        staged[path].parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, staged[path])  # no copy of large files when on one filesystem
+        except OSError:
+            shutil.copyfile(source, staged[path])
     staged[CONFIG] = write_json(folder / CONFIG, publish_config(run.config, run.metrics))
     staged[METRICS] = write_json(folder / METRICS, run.metrics)
     staged["README.md"] = write_text(folder / "README.md", model_card(repo_id, run.config, run.metrics, license))
@@ -81,7 +84,8 @@ def publish(
     name: str | None = None,
     license: str | None = None,
 ) -> PublishResult:
-    """Publish a run folder as one commit: weights, config.json, a model card and metrics.json."""
+    """Publish a run folder as one commit: weights, config.json, a model card, metrics.json and the run's data/
+    side files."""
     from zoo.catalog_edit import check_upsert, entry_table, render_entry, upsert_entry
 
     run = read_run(run_dir)
@@ -101,13 +105,13 @@ def publish(
             task=run.config.get("task") or spec.task,
             license=license or run.config.get("license"),
             description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
-            files={f.path: f"sha256:{f.sha256}" for f in files if f.path in (WEIGHTS, CONFIG)},
+            files={f.path: f"sha256:{f.sha256}" for f in files if f.path not in ("README.md", METRICS)},
             metrics=run.metrics,
             preprocessing=run.config.get("preprocessing"),
         )
 
     if register is not None and not dry_run:  # all or nothing: the catalog must take the entry before the commit
-        placeholder = [PulledFile(p, "0" * 64, 0) for p in (WEIGHTS, CONFIG)]
+        placeholder = [PulledFile(p, "0" * 64, 0) for p in (WEIGHTS, CONFIG, *side_files(run.folder))]
         check_upsert(Path(register), entry_name, entry("0" * 40, placeholder))
     message = (
         f"Publish {spec.name}"

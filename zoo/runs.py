@@ -1,7 +1,8 @@
 """Run folders: the one module that writes and reads them (as hub_mixin's save_pretrained/from_pretrained do).
 
 A run folder holds model.safetensors, config.json, metrics.json and metrics.jsonl (written by `write_run` when
-training ends), train.log, checkpoints/last.pt, and the launcher's files while a distributed job runs. Training,
+training ends), the dataset's side files in data/ (id maps and the like, too large for config.json), train.log,
+checkpoints/last.pt, and the launcher's files while a distributed job runs. Training,
 `zoo eval`/`zoo predict`, publish and the pull path all name these files through this module.
 """
 
@@ -10,20 +11,24 @@ from __future__ import annotations
 import json
 import math
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zoo import atomic
 from zoo.errors import UsageError
+from zoo.paths import check_repo_path
 
 WEIGHTS, CONFIG, METRICS, HISTORY = "model.safetensors", "config.json", "metrics.json", "metrics.jsonl"
 LOG = "train.log"
+#: the folder of side files a dataset adapter asks the run to keep (`Data.files`); published and pulled with it
+DATA = "data"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 # The launcher's files while torchrun runs a job: the job, rank 0's result, each failing rank's error.
 JOB, RESULT, ERROR_PREFIX = ".job.json", ".result.json", ".error-rank"
 # What `zoo train` writes into a run folder; anything else there belongs to the user.
-RUN_FILES = frozenset({WEIGHTS, CONFIG, METRICS, HISTORY, LOG, CHECKPOINT.parts[0], JOB, RESULT})
+RUN_FILES = frozenset({WEIGHTS, CONFIG, METRICS, HISTORY, LOG, DATA, CHECKPOINT.parts[0], JOB, RESULT})
 
 
 @dataclass(frozen=True)
@@ -164,15 +169,36 @@ def check_fresh(folder: Path, resume: bool) -> None:
 
 
 def write_run(
-    folder: Path, model: Any, config: dict[str, Any], metrics: dict[str, float], history: list[dict[str, Any]]
+    folder: Path,
+    model: Any,
+    config: dict[str, Any],
+    metrics: dict[str, float],
+    history: list[dict[str, Any]],
+    files: Mapping[str, Callable[[Path], Any]] | None = None,
 ) -> None:
-    """The finished run: weights, config.json, the final metrics and one line of metrics per epoch, each atomic."""
+    """The finished run: the side files, weights, config.json, the final metrics and one line of metrics per
+    epoch, each atomic. `files` maps a name in data/ to a function that writes that file to the path it is given."""
     from zoo.weights import save
 
+    for name, write in (files or {}).items():
+        with atomic.replacing(folder / DATA / check_repo_path(name)) as tmp:
+            write(tmp)
     save(model, folder / WEIGHTS)
     write_json(folder / CONFIG, config)
     write_json(folder / METRICS, metrics)
     atomic.write_text(folder / HISTORY, "".join(json.dumps(row) + "\n" for row in history))
+
+
+def side_files(folder: Path) -> dict[str, Path]:
+    """The run's side files, by their path in the run folder (data/NAME), as publish carries them."""
+    data = folder / DATA
+    if not data.is_dir():
+        return {}
+    return {
+        f"{DATA}/{p.relative_to(data).as_posix()}": p
+        for p in sorted(data.rglob("*"))
+        if p.is_file() and not p.name.startswith(atomic.PREFIX)
+    }
 
 
 def read_weights(folder: str | os.PathLike[str]) -> dict[str, Any]:

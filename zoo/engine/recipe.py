@@ -38,6 +38,10 @@ class Data:
     info: dict[str, Any] = field(default_factory=dict)
     #: the DataLoader's collate_fn; None for torch's default
     collate: Callable[[list[Any]], Batch] | None = None
+    #: side files the run keeps in its data/ folder, for what is too large for config.json (id maps, seen
+    #: lists): name -> a function that writes the file to the path it is given. Publish and pull carry them, and
+    #: prediction finds them under `Recipe.run_folder`.
+    files: dict[str, Callable[[Path], Any]] = field(default_factory=dict)
 
 
 def tri_stage(total: int, ratios: str, initial: float = 0.01, final: float = 0.05) -> Callable[[int], float]:
@@ -85,6 +89,8 @@ class Recipe:
         self.global_step = 0
         #: the run's config.json (labels, preprocessing, model_args) when evaluating or predicting; None in training
         self.run_config: dict[str, Any] | None = None
+        #: the run folder (or pulled repository) being evaluated or predicted with, where its data/ files are
+        self.run_folder: Path | None = None
 
     @property
     def options(self) -> dict[str, Any]:

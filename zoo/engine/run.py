@@ -12,7 +12,7 @@ from typing import Any
 from zoo import runs
 from zoo.atomic import write_text
 from zoo.errors import UsageError, ZooError
-from zoo.pretrained import load_pretrained
+from zoo.pretrained import load_pulled
 from zoo.registry import get_registry, recipe_trains
 
 DISTRIBUTED_KEYS = ("nproc", "nnodes", "node_rank", "rdzv_endpoint")
@@ -259,6 +259,7 @@ def load_for_inference(
     allow_pickle: bool = False,
 ) -> tuple[Any, Any, dict[str, Any]]:
     """(recipe, model, run config) for a run folder or a pretrained model name."""
+    from zoo.hub import download
     from zoo.weights import load_into
 
     registry = get_registry()
@@ -275,8 +276,11 @@ def load_for_inference(
                 "Restore the file 'zoo train' wrote."
             ) from None
         load_into(model, runs.read_weights(target), f"{mspec.name} ({target})")
+        folder = Path(target)
     else:
-        model, config = load_pretrained(target, hub=hub, allow_pickle=allow_pickle)
+        pulled = download(target, hub=hub, allow_pickle=allow_pickle)
+        model, config = load_pulled(pulled, allow_pickle)
+        folder = pulled.path
         mspec, rspec, dspec = resolve(
             registry.model(config["model"]).qualified_name, config.get("recipe"), dataset or _dataset_of(config)
         )
@@ -284,7 +288,7 @@ def load_for_inference(
         config = {"recipe": rspec.name, **config}
     from zoo.engine.device import Dist, choose_device
 
-    recipe.run_config = config
+    recipe.run_config, recipe.run_folder = config, folder
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), config
 
 

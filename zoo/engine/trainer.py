@@ -387,7 +387,9 @@ class Trainer:
         metrics = run.state.final_metrics()
         digest = self._check_ranks_agree(final_model)
         if self.dist.main:
-            runs.write_run(self.out, final_model, self._run_config(run, digest), metrics, run.state.history)
+            runs.write_run(
+                self.out, final_model, self._run_config(run, digest), metrics, run.state.history, run.data.files
+            )
             self.log.info("done in %.1f s: %s", seconds, json.dumps(metrics))
         return {
             "run_dir": str(self.out),

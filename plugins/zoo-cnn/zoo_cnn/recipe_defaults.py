@@ -14,6 +14,7 @@ COMMON = {
     "size": 32,
     "download": False,
     "val_split": 0.2,
+    "cache": "auto",  # folder datasets: decoded images kept in memory when they fit (auto), always, or never
     "best_metric": "accuracy",
 }
 CPU_DEFAULTS = {**COMMON, "epochs": 20, "batch_size": 128, "lr": 0.1, "num_workers": 0}

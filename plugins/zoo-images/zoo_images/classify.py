@@ -21,6 +21,8 @@ IMAGE_OPTIONS = {
     "download": False,
     "val_split": 0.2,
     "label_smoothing": 0.0,
+    # Folder datasets: keep decoded images in memory (auto: when they fit a quarter of it), or always stream.
+    "cache": "auto",
 }
 
 
@@ -103,6 +105,7 @@ class ImageClassificationRecipe(Recipe):
             size=o["size"],
             val_split=o["val_split"],
             seed=self.config.seed,
+            cache=o["cache"],
         )
         return self.prepare(data)
 

@@ -31,19 +31,22 @@ def image_data(
     **info: Any,
 ) -> Data:
     """Data with the preprocessing that training, evaluation and prediction all apply."""
-    size = int(train[0].shape[-1])
-    preprocessing = {
-        "size": size,
-        "mean": [round(m, 4) for m in mean],
-        "std": [round(s, 4) for s in std],
-        "resize": "bilinear",
-    }
     parts = [*train, *(val or ())]
     return Data(
         train=TensorDataset(*train),
         val=TensorDataset(*val) if val else None,
-        info={"labels": labels, "preprocessing": preprocessing, "fingerprint": fingerprint(*parts), **info},
+        info={
+            "labels": labels,
+            "preprocessing": preprocessing(int(train[0].shape[-1]), mean, std),
+            "fingerprint": fingerprint(*parts),
+            **info,
+        },
     )
+
+
+def preprocessing(size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> dict[str, Any]:
+    """What training, evaluation and prediction all apply to an image: a bilinear resize, then normalisation."""
+    return {"size": size, "mean": [round(m, 4) for m in mean], "std": [round(s, 4) for s in std], "resize": "bilinear"}
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:

@@ -1,17 +1,27 @@
-"""An image folder: one sub-folder per class, either under train/ and val/ or split by a ratio."""
+"""An image folder: one sub-folder per class, either under train/ and val/ or split by a ratio.
+
+Images are listed, not decoded, before training starts: they stream through the DataLoader's workers
+(zoo_images.files), and stay in memory after their first decode when the decoded set fits (cache=auto).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import random
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from zoo.plugin import UsageError, ZooError
-from zoo_images.common import ImageTooLarge, channel_stats, image_data, load_image, require_dir
+from zoo.plugin import Data, UsageError, ZooError
+from zoo_images.common import ImageTooLarge, channel_stats, load_image, preprocessing, require_dir
+from zoo_images.files import ImageFiles, use_cache
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
 HINT = "a folder with one sub-folder of images per class (or train/ and val/ folders laid out that way)"
+# Training images decoded up front: the channel statistics come from them, and their bad files are dropped. A
+# folder this small is checked whole; a larger one meets its bad files while training (warned, then replaced).
+PROBE = 256
 
 
 def _classes(root: Path) -> list[str]:
@@ -21,36 +31,67 @@ def _classes(root: Path) -> list[str]:
     return classes
 
 
-def _scan(root: Path, classes: list[str], size: int, warnings: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode every image once; files that won't decode are skipped and counted, other files ignored."""
-    images, labels, bad, other = [], [], [], 0
+def _list(root: Path, classes: list[str], warnings: list[str]) -> tuple[list[Path], list[int], list[int]]:
+    """Image paths, their class indices and their sizes in bytes; other files are ignored and counted."""
+    paths, labels, sizes, other = [], [], [], 0
     for index, name in enumerate(classes):
         folder = root / name
         if not folder.is_dir():
             raise UsageError(f"{root} has no folder for class '{name}' (the training set has it)")
-        files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
         found = 0
-        for path in files:
+        for path in sorted(p for p in folder.rglob("*") if not p.name.startswith(".")):
             if path.suffix.lower() not in EXTENSIONS:
-                other += 1
+                other += path.is_file()
                 continue
             try:
-                images.append(load_image(path, size))
-            except ImageTooLarge:
-                raise
-            except ZooError:
-                bad.append(path)
+                size = path.stat().st_size
+            except OSError:
                 continue
+            if not path.is_file():
+                continue
+            paths.append(path)
             labels.append(index)
+            sizes.append(size)
             found += 1
         if not found:
             raise UsageError(f"the class folder {folder} has no readable images: add some, or remove the folder")
-    if bad:
-        shown = ", ".join(str(p) for p in bad[:3]) + (" ..." if len(bad) > 3 else "")
-        warnings.append(f"skipped {len(bad)} image(s) in {root} that won't decode: {shown}")
     if other:
         warnings.append(f"ignored {other} non-image file(s) in {root}")
-    return torch.stack(images), torch.tensor(labels, dtype=torch.long)
+    return paths, labels, sizes
+
+
+def _probe(
+    paths: list[Path], size: int, seed: int, root: Path, warnings: list[str]
+) -> tuple[set[int], dict[int, torch.Tensor]]:
+    """Decode a seeded sample of PROBE images: (indices that won't decode, decoded images by index)."""
+    picked = sorted(random.Random(seed).sample(range(len(paths)), min(PROBE, len(paths))))
+    bad, good = set(), {}
+    for i in picked:
+        try:
+            good[i] = load_image(paths[i], size)
+        except ImageTooLarge:
+            raise
+        except ZooError:
+            bad.add(i)
+    if bad:
+        names = [str(paths[i]) for i in sorted(bad)]
+        shown = ", ".join(names[:3]) + (" ..." if len(names) > 3 else "")
+        warnings.append(f"skipped {len(bad)} image(s) in {root} that won't decode: {shown}")
+    return bad, good
+
+
+def _fingerprint(root: Path, parts: dict[str, tuple[list[Path], list[int], list[int]]]) -> str:
+    """What the run trained on, without reading the images: each file's path, class and size, per split."""
+    digest = hashlib.sha256()
+    for split, (paths, labels, sizes) in parts.items():
+        for path, label, size in zip(paths, labels, sizes, strict=True):
+            digest.update(f"{split}\t{path.relative_to(root).as_posix()}\t{label}\t{size}\n".encode())
+    return "sha256:" + digest.hexdigest()
+
+
+def _take(listing: tuple[list[Path], list[int], list[int]], rows: list[int]) -> tuple[list[Path], list[int], list[int]]:
+    paths, labels, sizes = listing
+    return [paths[i] for i in rows], [labels[i] for i in rows], [sizes[i] for i in rows]
 
 
 def load(
@@ -59,35 +100,61 @@ def load(
     size: int = 32,
     val_split: float = 0.2,
     seed: int = 0,
+    cache: str = "auto",
     **_: Any,
-):
-    """Images resized to `size`, held in memory as uint8; val from val/ when it exists, else `val_split` of train."""
+) -> Data:
+    """Images resized to `size`, decoded per batch; val from val/ when it exists, else `val_split` of train.
+    `cache`: auto (keep decoded images in memory when they fit a quarter of it), memory, or none."""
     root = require_dir(data_dir, "imagefolder", HINT)
     if not 0 <= val_split < 1:
         raise UsageError(f"val_split must be in [0, 1), got {val_split}")
     train_root = root / "train" if (root / "train").is_dir() else root
     classes = _classes(train_root)
     warnings: list[str] = []
-    x, y = _scan(train_root, classes, size, warnings)
+    listing = _list(train_root, classes, warnings)
+    bad, probed = _probe(listing[0], size, seed, train_root, warnings)
+    kept = [i for i in range(len(listing[0])) if i not in bad]
+    unreadable = sorted(set(listing[1]) - {listing[1][i] for i in kept})  # classes whose every image is bad
+    if unreadable:
+        folder = train_root / classes[unreadable[0]]
+        raise UsageError(f"the class folder {folder} has no readable images: add some, or remove the folder")
+    if not probed:
+        raise ZooError(f"none of the {len(bad)} images sampled from {train_root} decode: {warnings[-1]}")
+    val_listing = None
     if (root / "val").is_dir() and train_root != root:
-        val = _scan(root / "val", classes, size, warnings)
-        train = (x, y)
+        val_listing, train_rows = _list(root / "val", classes, warnings), kept
     elif val_split > 0:
-        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(seed))
-        cut = max(1, round(len(y) * val_split))
-        if cut >= len(y):
-            raise UsageError(f"{train_root} has {len(y)} image(s): too few to hold out {val_split:.0%} for validation")
-        val, train = (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
+        order = torch.randperm(len(kept), generator=torch.Generator().manual_seed(seed)).tolist()
+        cut = max(1, round(len(kept) * val_split))
+        if cut >= len(kept):
+            raise UsageError(
+                f"{train_root} has {len(kept)} image(s): too few to hold out {val_split:.0%} for validation"
+            )
+        val_listing = _take(listing, [kept[i] for i in order[:cut]])
+        train_rows = [kept[i] for i in order[cut:]]
     else:
-        val, train = None, (x, y)
-    mean, std = channel_stats(train[0])
-    return image_data(
-        train,
-        val,
-        classes,
-        mean,
-        std,
-        source=str(root),
-        warnings=warnings,
-        augment={"crop_padding": 4 * size // 32, "flip": True},
+        train_rows = kept
+    train_listing = _take(listing, train_rows)
+    in_train = set(train_rows)
+    sample = [image for i, image in probed.items() if i in in_train] or [*probed.values()]
+    mean, std = channel_stats(torch.stack(sample))
+    count = len(train_rows) + (len(val_listing[0]) if val_listing else 0)
+    cached = use_cache(cache, count, size)
+
+    def dataset(part: tuple[list[Path], list[int], list[int]]) -> ImageFiles:
+        return ImageFiles([str(p) for p in part[0]], part[1], size, cached)
+
+    splits = {"train": train_listing, **({"val": val_listing} if val_listing else {})}
+    return Data(
+        train=dataset(train_listing),
+        val=dataset(val_listing) if val_listing else None,
+        info={
+            "labels": classes,
+            "preprocessing": preprocessing(size, mean, std),
+            "fingerprint": _fingerprint(root, splits),
+            "source": str(root),
+            "warnings": warnings,
+            "augment": {"crop_padding": 4 * size // 32, "flip": True},
+            "cache": "memory" if cached else "none",
+        },
     )

@@ -6,4 +6,5 @@ IMAGE_LIMITS = {
     "size": "[16, 1024]",
     "val_split": "[0, 1)",
     "label_smoothing": "[0, 1]",
+    "cache": ("auto", "memory", "none"),
 }

@@ -3,6 +3,7 @@
 import json
 
 from zoo_fixtures import assert_clean_error
+from zoo_recsys.index import Index
 
 
 def test_mf_reaches_rmse_091_and_recommends_unseen_titled_items(run_zoo, tmp_path):
@@ -15,9 +16,9 @@ def test_mf_reaches_rmse_091_and_recommends_unseen_titled_items(run_zoo, tmp_pat
     [row] = predicted
     items = [r["item"] for r in row["output"]]
     assert len(items) == 10 and all(r["title"] for r in row["output"])
-    config = json.loads((out / "config.json").read_text())
-    user = str(config["users"].index("196"))
-    seen = {config["items"][v] for v in config["seen"][user]}
+    assert (out / "config.json").stat().st_size < 64 * 1024  # the id maps live in data/, not in config.json
+    ids = Index.load(out / "data" / "index.safetensors")
+    seen = {ids.items[v] for v in ids.seen(ids.users.index("196")).tolist()}
     assert not seen & set(items) and "242" in seen  # 196 rated Kolya (242): never recommended back
     unknown = json.loads(run_zoo("predict", str(out), "--user", "no-such-user", "--top", "3", "--json").stdout)
     assert all(r["popular"] for r in unknown[0]["output"]) and unknown[0]["output"][0]["title"] == "Star Wars"
@@ -40,3 +41,33 @@ def test_bad_data_through_the_cli(run_zoo, tmp_path):
     (tmp_path / "u.data").write_text("1\t2\t3\t100\n1\t7\n")
     assert_clean_error(run_zoo("train", "mf", "--data-dir", str(tmp_path)), 2, "u.data:2: expected at least 4")
     assert_clean_error(run_zoo("predict", str(tmp_path)), 2, "give at least one INPUT")
+
+
+def test_the_id_index_is_published_pulled_verified_and_used(run_zoo, hub_server, olah, tmp_path):
+    run = tmp_path / "mf"
+    assert run_zoo("train", "mf", "--epochs", "1", "--out", str(run)).returncode == 0
+    published = run_zoo(
+        "publish", str(run), "recsys/mf-index", "--hub", hub_server.url, "--json", env={"HF_TOKEN": hub_server.token}
+    )
+    assert published.returncode == 0, published.stderr
+    result = json.loads(published.stdout)
+    assert "data/index.safetensors" in {f["path"] for f in result["files"]}
+    assert '"data/index.safetensors" = "sha256:' in result["catalog_entry"]
+    pulled = run_zoo("pull", "recsys/mf-index", "--json", env={"HF_ENDPOINT": olah})
+    assert pulled.returncode == 0, pulled.stderr
+    local = {f["path"]: f["sha256"] for f in json.loads(pulled.stdout)["files"]}
+    remote = {f["path"]: f["sha256"] for f in result["files"]}
+    assert local["data/index.safetensors"] == remote["data/index.safetensors"]
+    from_run = json.loads(run_zoo("predict", str(run), "--user", "196", "--json").stdout)
+    from_hub = run_zoo("predict", "recsys/mf-index", "--user", "196", "--json", env={"HF_ENDPOINT": olah})
+    assert from_hub.returncode == 0, from_hub.stderr
+    assert json.loads(from_hub.stdout) == from_run
+
+
+def test_a_run_without_its_index_says_what_to_do(run_zoo, tmp_path):
+    run = tmp_path / "mf"
+    assert run_zoo("train", "mf", "--epochs", "1", "--out", str(run)).returncode == 0
+    (run / "data" / "index.safetensors").write_bytes(b"not safetensors")
+    assert_clean_error(run_zoo("predict", str(run), "--user", "196"), 2, "is not a zoo-recsys id index")
+    (run / "data" / "index.safetensors").unlink()
+    assert_clean_error(run_zoo("predict", str(run), "--user", "196"), 2, "has no data/index.safetensors")

@@ -1,31 +1,52 @@
 """Reading ratings in the real MovieLens layouts, RecBole's atomic files, or any CSV/TSV with a column mapping.
 
-Every malformed line is reported with its file and line number. Duplicate (user, item) pairs keep the latest
-rating (by timestamp, else the later line) and are counted in a warning.
+A columnar reader (pyarrow's CSV reader: typed, multithreaded, only the needed columns) takes every well-formed
+file. Anything it cannot take exactly as the line reader would goes to the line reader, which is the reference:
+it reports the first malformed line with its file and line number. Duplicate (user, item) pairs keep the latest
+rating (by timestamp, else the later line) and are counted in a warning. Ids are factorised in the order they
+first appear.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from zoo.plugin import UsageError
+
+# Characters that str.splitlines breaks lines at (the "::" layout is split that way) and pyarrow does not.
+_LINE_BREAKS = frozenset("\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+# Timestamps are stored as int64; beyond this a float has lost its seconds anyway.
+_MAX_TIME = 2.0**62
 
 
 @dataclass
 class Ratings:
-    """Raw interactions as read, with item titles where the dataset has them."""
+    """Interactions as read: raw ids, each rating's user and item index into them, one row per (user, item)."""
 
-    users: list[str] = field(default_factory=list)
-    items: list[str] = field(default_factory=list)
-    ratings: list[float] = field(default_factory=list)
-    timestamps: list[int] = field(default_factory=list)
+    user_ids: list[str]
+    item_ids: list[str]
+    users: np.ndarray  # int64
+    items: np.ndarray  # int64
+    ratings: np.ndarray  # float32
+    timestamps: np.ndarray | None = None  # int64
     titles: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     source: str = ""
+
+
+@dataclass
+class _Columns:
+    users: np.ndarray
+    user_ids: list[str]
+    items: np.ndarray
+    item_ids: list[str]
+    ratings: np.ndarray  # float64
+    timestamps: np.ndarray | None  # int64
 
 
 def _number(text: str, path: Path, line: int, what: str) -> float:
@@ -49,36 +70,40 @@ def _rows(path: Path, sep: str, encoding: str) -> list[tuple[int, list[str]]]:
         raise UsageError(f"{path}:{reader.line_num}: not a readable CSV/TSV line ({exc})") from None
 
 
-def read_table(
-    path: Path,
-    sep: str,
-    columns: dict[str, str | int],
-    header: bool,
-    encoding: str = "utf-8",
-    rating_range: tuple[float, float] = (0.5, 5.0),
-) -> Ratings:
-    """Read user, item, rating[, timestamp] columns (given by header name or position) into Ratings."""
+def _positions(path: Path, names: list[str], columns: dict[str, str | int]) -> dict[str, int]:
+    positions = {}
+    for key, column in columns.items():
+        if isinstance(column, int):
+            positions[key] = column
+        elif column in names:
+            positions[key] = names.index(column)
+        else:
+            raise UsageError(f"{path}: no column '{column}' for {key}; the header has: {', '.join(names)}")
+    return positions
+
+
+def _factorise(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    ids = list(dict.fromkeys(values))
+    index = {v: i for i, v in enumerate(ids)}
+    return np.array([index[v] for v in values], dtype=np.int64), ids
+
+
+def _read_lines(
+    path: Path, sep: str, columns: dict[str, str | int], header: bool, encoding: str, low: float, high: float
+) -> _Columns:
+    """The reference reader, line by line: the first malformed line is a UsageError naming file and line."""
     rows = _rows(path, sep, encoding)
     if header:
         if not rows:
             raise UsageError(f"{path} is empty: expected a header line and ratings")
-        names = [c.strip() for c in rows[0][1]]
-        positions = {}
-        for key, column in columns.items():
-            if isinstance(column, int):
-                positions[key] = column
-            elif column in names:
-                positions[key] = names.index(column)
-            else:
-                raise UsageError(f"{path}: no column '{column}' for {key}; the header has: {', '.join(names)}")
+        positions = _positions(path, [c.strip() for c in rows[0][1]], columns)
         rows = rows[1:]
     else:
         positions = {key: int(column) for key, column in columns.items()}
     if not rows:
         raise UsageError(f"{path} holds no ratings")
-    out = Ratings(source=str(path))
     width = max(positions.values()) + 1
-    low, high = rating_range
+    users, items, ratings, stamps = [], [], [], []
     for line, row in rows:
         if len(row) < width:
             raise UsageError(f"{path}:{line}: expected at least {width} fields, got {len(row)}: {sep.join(row)!r:.80}")
@@ -88,34 +113,153 @@ def read_table(
                 f"{path}:{line}: rating {rating:g} is outside {low:g}..{high:g} (set rating_min/"
                 "rating_max if your scale differs)"
             )
-        out.users.append(row[positions["user"]].strip())
-        out.items.append(row[positions["item"]].strip())
-        out.ratings.append(rating)
+        users.append(row[positions["user"]].strip())
+        items.append(row[positions["item"]].strip())
+        ratings.append(rating)
         if "timestamp" in positions:
-            stamp = _number(row[positions["timestamp"]].strip(), path, line, "timestamp")
-            if not math.isfinite(stamp):
-                raise UsageError(f"{path}:{line}: timestamp '{row[positions['timestamp']].strip()}' is not a time")
-            out.timestamps.append(int(stamp))
-    return _dedupe(out)
+            text = row[positions["timestamp"]].strip()
+            stamp = _number(text, path, line, "timestamp")
+            if not abs(stamp) < _MAX_TIME:  # also false for inf and nan
+                raise UsageError(f"{path}:{line}: timestamp '{text:.40}' is not a time")
+            stamps.append(int(stamp))
+    user_codes, user_ids = _factorise(users)
+    item_codes, item_ids = _factorise(items)
+    timestamps = np.array(stamps, dtype=np.int64) if "timestamp" in positions else None
+    return _Columns(user_codes, user_ids, item_codes, item_ids, np.array(ratings, dtype=np.float64), timestamps)
 
 
-def _dedupe(r: Ratings) -> Ratings:
-    """Keep one rating per (user, item): the latest by timestamp, else the later line."""
-    latest: dict[tuple[str, str], int] = {}
-    for i, key in enumerate(zip(r.users, r.items, strict=True)):
-        j = latest.get(key)
-        if j is None or not r.timestamps or r.timestamps[i] >= r.timestamps[j]:
-            latest[key] = i
-    if len(latest) == len(r.users):
-        return r
-    keep = sorted(latest.values())
-    r.warnings.append(f"{len(r.users) - len(keep)} duplicate (user, item) rating(s) in {r.source}: kept the latest")
-    r.users = [r.users[i] for i in keep]
-    r.items = [r.items[i] for i in keep]
-    r.ratings = [r.ratings[i] for i in keep]
-    if r.timestamps:
-        r.timestamps = [r.timestamps[i] for i in keep]
-    return r
+def _first_line(path: Path, encoding: str) -> str | None:
+    """The header line, when the columnar reader can take it as csv would: not blank, no quotes."""
+    with path.open("rb") as f:
+        raw = f.readline(1 << 20)
+    try:
+        text = raw.decode(encoding).rstrip("\r\n")
+    except UnicodeDecodeError:
+        return None
+    return text if text.strip() and '"' not in text and "\r" not in text else None
+
+
+def _ids(column: object, breaks: bool) -> tuple[np.ndarray, list[str]] | None:
+    """Index per row and ids in first-appearance order, stripped as the line reader strips them (per unique id,
+    never per row); None when an id holds a character the line reader would break the line at."""
+    encoded = column.combine_chunks().dictionary_encode()  # type: ignore[attr-defined]
+    raw = encoded.dictionary.to_pylist()
+    if breaks and any(_LINE_BREAKS.intersection(v) for v in raw):
+        return None
+    codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    stripped = [v.strip() for v in raw]
+    if stripped == raw:
+        return codes, raw
+    merged = {v: i for i, v in enumerate(dict.fromkeys(stripped))}  # " 7" and "7" are one id
+    remap = np.array([merged[v] for v in stripped], dtype=np.int64)
+    return remap[codes], list(merged)
+
+
+def _read_columnar(
+    path: Path, sep: str, columns: dict[str, str | int], header: bool, encoding: str, low: float, high: float
+) -> _Columns | None:
+    """The fast path; None when the file needs the line reader (to find its bad line, or to read it as it would)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    colons = sep == "::"
+    if header:
+        first = _first_line(path, encoding)
+        if first is None:
+            return None
+        positions = _positions(path, [c.strip() for c in next(csv.reader([first], delimiter=sep))], columns)
+    else:
+        positions = {key: int(column) for key, column in columns.items()}
+    # "a::b" read with the delimiter ":" is "a", "", "b": field k is column 2k, and the odd columns must be empty.
+    where = {key: (2 * p if colons else p) for key, p in positions.items()}
+    names = {key: f"f{p}" for key, p in where.items()}
+    empties = [f"f{2 * k + 1}" for k in range(max(positions.values()))] if colons else []
+    types = {names["user"]: pa.string(), names["item"]: pa.string(), names["rating"]: pa.float64()}
+    if "timestamp" in names:
+        types[names["timestamp"]] = pa.float64()
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=int(header), autogenerate_column_names=True, encoding=encoding),
+            parse_options=pacsv.ParseOptions(
+                delimiter=":" if colons else sep, quote_char=False if colons else '"', double_quote=True
+            ),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=[*dict.fromkeys(names.values()), *empties],
+                column_types={**types, **dict.fromkeys(empties, pa.string())},
+                null_values=[],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowException, ValueError, OSError):  # a bad line, text that is not `encoding`, too few fields
+        return None
+    if table.num_rows == 0 or any(pc.any(pc.not_equal(table[n], "")).as_py() for n in empties):
+        return None
+    ratings = table[names["rating"]].to_numpy()
+    if not ((ratings >= low) & (ratings <= high)).all():
+        return None
+    stamps = None
+    if "timestamp" in names:
+        floats = table[names["timestamp"]].to_numpy()
+        if not (np.abs(floats) < _MAX_TIME).all():
+            return None
+        stamps = floats.astype(np.int64)
+    users = _ids(table[names["user"]], colons)
+    items = _ids(table[names["item"]], colons)
+    if users is None or items is None:
+        return None
+    return _Columns(users[0], users[1], items[0], items[1], ratings, stamps)
+
+
+def _first_appearance(codes: np.ndarray, ids: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Codes renumbered in the order they first appear, and the ids in that order."""
+    present, first, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(present), dtype=np.int64)
+    rank[order] = np.arange(len(present))
+    return rank[inverse], [ids[i] for i in present[order].tolist()]
+
+
+def _dedupe(c: _Columns, source: str) -> Ratings:
+    """One rating per (user, item): the latest by timestamp, else the later line. Vectorised: a lexsort."""
+    n = len(c.users)
+    key = c.users * max(1, len(c.item_ids)) + c.items
+    line = np.arange(n)
+    order = np.lexsort((line, c.timestamps, key) if c.timestamps is not None else (line, key))
+    ordered = key[order]
+    last = np.ones(n, dtype=bool)
+    last[:-1] = ordered[1:] != ordered[:-1]
+    out = Ratings(c.user_ids, c.item_ids, c.users, c.items, c.ratings.astype(np.float32), c.timestamps, source=source)
+    if last.all():
+        return out
+    keep = np.sort(order[last])
+    out.warnings.append(f"{n - len(keep)} duplicate (user, item) rating(s) in {source}: kept the latest")
+    out.users, out.user_ids = _first_appearance(c.users[keep], c.user_ids)
+    out.items, out.item_ids = _first_appearance(c.items[keep], c.item_ids)
+    out.ratings = out.ratings[keep]
+    if c.timestamps is not None:
+        out.timestamps = c.timestamps[keep]
+    return out
+
+
+def read_table(
+    path: Path,
+    sep: str,
+    columns: dict[str, str | int],
+    header: bool,
+    encoding: str = "utf-8",
+    rating_range: tuple[float, float] = (0.5, 5.0),
+    columnar: bool = True,
+) -> Ratings:
+    """Read user, item, rating[, timestamp] columns (given by header name or position) into Ratings.
+    `columnar=False` uses only the line reader (the reference the columnar one is tested against)."""
+    low, high = rating_range
+    read = _read_columnar(path, sep, columns, header, encoding, low, high) if columnar else None
+    if read is None:
+        read = _read_lines(path, sep, columns, header, encoding, low, high)
+    return _dedupe(read, str(path))
 
 
 def _titles(path: Path, sep: str, id_col: int, title_col: int, header: bool, encoding: str) -> dict[str, str]:

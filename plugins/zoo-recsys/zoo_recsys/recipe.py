@@ -4,12 +4,16 @@ NDCG@10 with 99 negatives per user, leave-one-out), and top-N recommendations fo
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from zoo.plugin import Data, Recipe, UsageError
+from zoo_recsys.index import NAME as INDEX
+from zoo_recsys.index import Index
 
 
 def mlp_layers(text: str) -> list[int]:
@@ -53,35 +57,50 @@ class RecommenderRecipe(Recipe):
         device = next(model.parameters()).device
         return model(torch.full((items,), user, device=device), torch.arange(items, device=device)).float()
 
+    def id_index(self) -> Index:
+        """The run's id index (data/index.safetensors), read once."""
+        if getattr(self, "_index", None) is None:
+            path = Path(self.run_folder or ".") / "data" / INDEX
+            if not path.is_file():
+                raise UsageError(
+                    f"{path.parent.parent} has no data/{INDEX}, the id index that maps raw user and item ids: "
+                    "retrain the run (or pull the whole repository)"
+                )
+            from safetensors import SafetensorError
+
+            try:
+                self._index = Index.load(path)
+            except (SafetensorError, OSError, ValueError) as exc:
+                raise UsageError(f"{path} is not a zoo-recsys id index ({exc}): retrain the run") from None
+        return self._index
+
     def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
         """Top-N unseen items for each raw user id; an unknown user gets the most popular items, marked so."""
-        users = {u: i for i, u in enumerate(run_config.get("users") or [])}
-        items, titles = run_config.get("items") or [], run_config.get("titles") or []
-        seen = run_config.get("seen") or {}
+        ids = self.id_index()
+        args = run_config.get("model_args") or {}
+        if (args.get("num_users"), args.get("num_items")) != (len(ids.users), len(ids.items)):
+            raise UsageError(
+                f"data/{INDEX} holds {len(ids.users)} users and {len(ids.items)} items, but the model was trained on "
+                f"{args.get('num_users')} and {args.get('num_items')}: the index belongs to another run. Retrain it."
+            )
         out = []
         for raw in inputs:
-            if raw not in users:
-                popular = run_config.get("popular", [])[:top]
+            if raw not in ids.user_index:
+                note = f"unknown user {raw}: the most popular items"
                 out.append(
                     [
-                        {
-                            "item": items[v],
-                            "score": None,
-                            "title": titles[v] if v < len(titles) else None,
-                            "popular": True,
-                            "note": f"unknown user {raw}: the most popular items",
-                        }
-                        for v in popular
+                        {"item": ids.items[v], "score": None, "title": ids.title(v), "popular": True, "note": note}
+                        for v in ids.popular[:top].tolist()
                     ]
                 )
                 continue
-            u = users[raw]
-            scores = self.scores(model, u, len(items))
-            scores[torch.tensor(seen.get(str(u), []), dtype=torch.long)] = float("-inf")  # already rated
-            best = scores.topk(min(top, len(items)))
+            u = ids.user_index[raw]
+            scores = self.scores(model, u, len(ids.items))
+            scores[torch.from_numpy(ids.seen(u).astype(np.int64))] = float("-inf")  # already rated
+            best = scores.topk(min(top, len(ids.items)))
             out.append(
                 [
-                    {"item": items[v], "score": round(float(s), 4), "title": titles[v]}
+                    {"item": ids.items[v], "score": round(float(s), 4), "title": ids.title(v)}
                     for s, v in zip(best.values.tolist(), best.indices.tolist(), strict=True)
                     if s != float("-inf")
                 ]
@@ -92,8 +111,8 @@ class RecommenderRecipe(Recipe):
 class MFExplicit(RecommenderRecipe):
     def model_args(self, data: Data) -> dict[str, Any]:
         return {
-            "num_users": len(data.info["users"]),
-            "num_items": len(data.info["items"]),
+            "num_users": data.info["num_users"],
+            "num_items": data.info["num_items"],
             "dim": self.options["dim"],
             "global_mean": data.info["global_mean"],
             "sparse": self.options["sparse"],
@@ -136,8 +155,8 @@ class NCFImplicit(RecommenderRecipe):
     def model_args(self, data: Data) -> dict[str, Any]:
         layers = mlp_layers(self.options["mlp_layers"])
         return {
-            "num_users": len(data.info["users"]),
-            "num_items": len(data.info["items"]),
+            "num_users": data.info["num_users"],
+            "num_items": data.info["num_items"],
             "gmf_dim": self.options["gmf_dim"],
             "mlp_layers": layers,
             "sparse": self.options["sparse"],
@@ -145,7 +164,7 @@ class NCFImplicit(RecommenderRecipe):
 
     def build_data(self) -> Data:
         data = super().build_data()
-        self.num_items = len(data.info["items"])
+        self.num_items = data.info["num_items"]
         return data
 
     def loss(self, model: Any, batch: Any) -> Any:

@@ -13,6 +13,7 @@ COMMON = {
     "size": 224,
     "download": False,
     "val_split": 0.2,
+    "cache": "auto",  # folder datasets: decoded images kept in memory when they fit (auto), always, or never
     "best_metric": "accuracy",
     # the recipe's own
     "base": "",  # weights to start from: a catalog name or repo id; "" = the model's default weights
