@@ -40,6 +40,8 @@ bench: setup
 	$(PY) bench/train_overhead.py
 	$(PY) bench/cnn_throughput.py
 	$(PY) bench/asr_throughput.py
+	$(PY) bench/recsys_scale.py
+	$(PY) bench/imagefolder_scale.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis

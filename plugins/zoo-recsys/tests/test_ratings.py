@@ -142,6 +142,12 @@ LAYOUTS = {
     "tsv": ("\t", {"user": 0, "item": 1, "rating": 2, "timestamp": 3}, False, ""),
     "dat": ("::", {"user": 0, "item": 1, "rating": 2, "timestamp": 3}, False, ""),
     "csv-no-time": (",", {"user": "u", "item": "i", "rating": "r"}, True, "u,i,r\n"),
+    "csv-quoted-header": (
+        ",",
+        {"user": "u,1", "item": "i", "rating": "r", "timestamp": "t"},
+        True,
+        '"u,1","i",r,"t"\n',
+    ),
 }
 
 
@@ -161,10 +167,13 @@ LAYOUTS = {
         max_size=6,
     ),
     raw=st.binary(max_size=8),
+    prefix=st.one_of(st.none(), FIELD),
 )
-def test_the_columnar_reader_agrees_with_the_line_reader_on_any_file(tmp_path, layout, lines, raw):
+def test_the_columnar_reader_agrees_with_the_line_reader_on_any_file(tmp_path, layout, lines, raw, prefix):
     sep, columns, header, first = LAYOUTS[layout]
     width = 3 if layout == "csv-no-time" else 4
+    if header and prefix is not None:  # a damaged header: the readers must still agree
+        first = prefix + first
     text = first + "".join(sep.join(fields[:width]) + "\n" for fields in lines)
     path = tmp_path / "ratings.txt"
     path.write_bytes(text.encode("utf-8") + raw)

@@ -115,6 +115,8 @@ def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:
     info: dict[str, Any] = {
         "num_users": len(r.user_ids),
         "num_items": len(r.item_ids),
+        "train_ratings": len(train_set),
+        "val_ratings": len(val_set),
         "global_mean": round(float(torch.from_numpy(r.ratings[train]).mean()), 6),
         "split": split,
         "fingerprint": f"sha256:{digest}",

@@ -128,15 +128,33 @@ def _read_lines(
     return _Columns(user_codes, user_ids, item_codes, item_ids, np.array(ratings, dtype=np.float64), timestamps)
 
 
-def _first_line(path: Path, encoding: str) -> str | None:
-    """The header line, when the columnar reader can take it as csv would: not blank, no quotes."""
+def _header(path: Path, sep: str, encoding: str) -> list[str] | None:
+    """The header's column names, when the columnar reader can skip it as one line and csv reads it alone:
+    not blank, no carriage return, quotes balanced (a quoted name may hold the separator, never a line break)."""
     with path.open("rb") as f:
         raw = f.readline(1 << 20)
     try:
         text = raw.decode(encoding).rstrip("\r\n")
-    except UnicodeDecodeError:
+        names = next(csv.reader([text], delimiter=sep, strict=True)) if text.strip() and "\r" not in text else None
+    except (UnicodeDecodeError, csv.Error, TypeError, StopIteration):  # TypeError: a separator of two characters
         return None
-    return text if text.strip() and '"' not in text and "\r" not in text else None
+    return [c.strip() for c in names] if names else None
+
+
+def _plain_text(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes in `encoding` and holds no NUL byte (csv refuses those), read in chunks."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 24):
+                if "\x00" in decoder.decode(chunk):
+                    return False
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _ids(column: object, breaks: bool) -> tuple[np.ndarray, list[str]] | None:
@@ -165,10 +183,15 @@ def _read_columnar(
 
     colons = sep == "::"
     if header:
-        first = _first_line(path, encoding)
-        if first is None:
+        names = _header(path, sep, encoding)
+        if names is None:
             return None
-        positions = _positions(path, [c.strip() for c in next(csv.reader([first], delimiter=sep))], columns)
+        try:
+            positions = _positions(path, names, columns)
+        except UsageError:
+            if _plain_text(path, encoding):
+                raise  # what the line reader would say too, without its minutes on a large file
+            return None  # the line reader stops at the text first, and names the place
     else:
         positions = {key: int(column) for key, column in columns.items()}
     # "a::b" read with the delimiter ":" is "a", "", "b": field k is column 2k, and the odd columns must be empty.

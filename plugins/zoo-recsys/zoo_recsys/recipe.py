@@ -27,8 +27,14 @@ def mlp_layers(text: str) -> list[int]:
     return layers
 
 
+# From this many user and item embedding rows, `sparse=auto` trains them with sparse gradients and SparseAdam: a
+# dense Adam step touches every row of every table, a sparse one only the batch's (bench/recsys_scale.py).
+SPARSE_ROWS = 50_000
+
+
 class RecommenderRecipe(Recipe):
     split = "random"
+    sparse_embeddings = False
 
     @classmethod
     def check_settings(cls, config: Any) -> None:
@@ -38,7 +44,7 @@ class RecommenderRecipe(Recipe):
 
     def build_data(self) -> Data:
         o = self.options
-        return self.dataset_spec.build(
+        data = self.dataset_spec.build(
             data_dir=self.data_dir,
             split=self.split,
             val_split=o["val_split"],
@@ -47,9 +53,14 @@ class RecommenderRecipe(Recipe):
             rating_max=o["rating_max"],
             columns=o["columns"],
         )
+        #: sparse embedding gradients (SparseAdam): as set, or with `auto` from SPARSE_ROWS embedding rows up
+        option = str(self.options["sparse"]).lower()
+        rows = data.info["num_users"] + data.info["num_items"]
+        self.sparse_embeddings = rows >= SPARSE_ROWS if option == "auto" else option == "true"
+        return data
 
     def make_optimizer(self, params: Any) -> Any:
-        if self.options["sparse"]:  # sparse embedding gradients for large catalogs
+        if self.sparse_embeddings:
             return torch.optim.SparseAdam(list(params), lr=self.config.lr)
         return super().make_optimizer(params)
 
@@ -115,12 +126,12 @@ class MFExplicit(RecommenderRecipe):
             "num_items": data.info["num_items"],
             "dim": self.options["dim"],
             "global_mean": data.info["global_mean"],
-            "sparse": self.options["sparse"],
+            "sparse": self.sparse_embeddings,
         }
 
     def build_model(self, args: dict[str, Any]) -> Any:
         model = self.model_spec.build(**args)
-        if self.options["sparse"]:  # SparseAdam takes only sparse gradients: the global mean stays fixed
+        if args.get("sparse"):  # SparseAdam takes only sparse gradients: the global mean stays fixed
             model.global_bias.requires_grad_(False)
         return model
 
@@ -159,7 +170,7 @@ class NCFImplicit(RecommenderRecipe):
             "num_items": data.info["num_items"],
             "gmf_dim": self.options["gmf_dim"],
             "mlp_layers": layers,
-            "sparse": self.options["sparse"],
+            "sparse": self.sparse_embeddings,
         }
 
     def build_data(self) -> Data:

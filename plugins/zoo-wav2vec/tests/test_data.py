@@ -84,3 +84,51 @@ def test_manifest_errors_say_where(tmp_path):
     with pytest.raises(UsageError, match="max_seconds"):
         bad.write_text("a.wav\thello\n")
         speech_manifest(tmp_path, max_seconds=0.01)
+
+
+def test_durations_come_from_the_headers_once_then_from_the_cache(tmp_path, monkeypatch):
+    import json
+    import os
+
+    import soundfile
+    from zoo_wav2vec.durations import cache_file
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    manifest = write_manifest(tmp_path / "speech", SENTENCES[:3])
+    first = speech_manifest(manifest)
+    headers = {str(u.path): soundfile.info(str(u.path)).duration for u in first.train.utterances}
+    assert {str(u.path): u.seconds for u in first.train.utterances} == pytest.approx(headers)
+    where = cache_file(manifest.parent)
+    cached = json.loads(where.read_text())
+    assert set(cached) == {str(p) for p in (tmp_path / "speech" / "clips").iterdir()}
+    # The next start reads the cache, not the headers: a value planted there (same size and mtime) is what it gets.
+    planted = next(iter(first.train.utterances)).path
+    cached[str(planted)][2] = 123.0
+    where.write_text(json.dumps(cached))
+    second = speech_manifest(manifest)
+    assert {u.path: u.seconds for u in second.train.utterances + second.val.utterances}[planted] == 123.0
+    # A file changed since (its mtime moved) is read again.
+    stat = planted.stat()
+    os.utime(planted, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    third = speech_manifest(manifest)
+    seconds = {u.path: u.seconds for u in third.train.utterances + third.val.utterances}
+    assert seconds[planted] == pytest.approx(headers[str(planted)])
+
+
+def test_a_damaged_durations_cache_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
+    from zoo_wav2vec.durations import cache_file
+
+    from zoo.errors import ZooWarning
+
+    monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
+    manifest = write_manifest(tmp_path / "speech", SENTENCES[:2])
+    where = cache_file(manifest.parent)
+    where.parent.mkdir(parents=True)
+    for damage in ("{not json", '{"x": [1, 2, "three"]}', "[]"):
+        where.write_text(damage)
+        if damage.startswith('{"'):
+            data = speech_manifest(manifest)  # a wrong entry for another file is ignored
+        else:
+            with pytest.warns(ZooWarning, match="durations are read from the headers again"):
+                data = speech_manifest(manifest)
+        assert all(u.seconds > 0.5 for u in data.train.utterances + data.val.utterances)

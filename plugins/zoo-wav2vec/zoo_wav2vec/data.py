@@ -15,6 +15,7 @@ from torch.utils.data import Dataset
 
 from zoo.plugin import Data, UsageError, ZooError
 from zoo_wav2vec import audio
+from zoo_wav2vec.durations import durations
 from zoo_wav2vec.vocab import DEFAULT, Vocabulary
 
 
@@ -55,8 +56,10 @@ def collate(batch: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.T
     }
 
 
-def _utterance(path: Path, text: str) -> Utterance:
-    return Utterance(path, text, audio.duration(path))
+def _utterances(pairs: list[tuple[Path, str]], root: Path) -> list[Utterance]:
+    """(audio path, transcript) pairs with their durations, cached per dataset folder (zoo_wav2vec.durations)."""
+    seconds = durations([path for path, _ in pairs], root)
+    return [Utterance(path, text, s) for (path, text), s in zip(pairs, seconds, strict=True)]
 
 
 def _check_dir(data_dir: Path | None, name: str, hint: str) -> Path:
@@ -86,7 +89,7 @@ def _is_file(path: Path) -> bool:
 
 def read_librispeech(split: Path) -> list[Utterance]:
     """Every utterance of a split: each chapter's *.trans.txt lines `<utt-id> TRANSCRIPT`, audio `<utt-id>.flac`."""
-    out = []
+    out: list[tuple[Path, str]] = []
     for transcript in sorted(p for p in split.rglob("*.trans.txt") if p.is_file()):
         try:
             lines = transcript.read_text("utf-8").splitlines()
@@ -99,10 +102,10 @@ def read_librispeech(split: Path) -> list[Utterance]:
             path = transcript.parent / f"{utt}.flac"
             if not _is_file(path):
                 raise ZooError(f"{transcript}:{n}: names {utt}, but {path.name} is not in {transcript.parent}")
-            out.append(_utterance(path, text))
+            out.append((path, text))
     if not out:
         raise UsageError(f"no LibriSpeech transcripts (*.trans.txt) under {split}: expected {LIBRISPEECH_HINT}")
-    return out
+    return _utterances(out, split)
 
 
 def librispeech(
@@ -144,7 +147,7 @@ def read_manifest(path: Path) -> list[Utterance]:
             rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:  # not UTF-8, a folder, a field over csv's limit
         raise UsageError(f"cannot read the manifest {path}: {exc}") from None
-    out = []
+    out: list[tuple[Path, str]] = []
     for n, row in enumerate(rows, 1):
         if not row or not "".join(row).strip():
             continue
@@ -155,10 +158,10 @@ def read_manifest(path: Path) -> list[Utterance]:
         audio_path = path.parent / row[0].strip()
         if not _is_file(audio_path):
             raise UsageError(f"{path}:{n}: no audio file {row[0].strip()} (paths are relative to {path.parent})")
-        out.append(_utterance(audio_path.resolve(), row[1]))
+        out.append((audio_path.resolve(), row[1]))
     if not out:
         raise UsageError(f"{path} lists no utterances: expected {MANIFEST_HINT}")
-    return out
+    return _utterances(out, path.parent)
 
 
 def speech_manifest(
