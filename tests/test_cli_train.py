@@ -126,6 +126,9 @@ def test_gpu_check_script_runs():
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"resnet18 zoo engine\s+\d+", proc.stdout) and re.search(r"resnet50 zoo engine\s+\d+", proc.stdout)
     assert re.search(r"wav2vec2_base zoo engine\s+\d+", proc.stdout)
+    for mode in ("cpu", "device"):
+        assert re.search(rf"resnet18 decode={mode}\s+\d+", proc.stdout)
+    assert re.search(r"device decode against the CPU path: max [01] levels", proc.stdout)
 
 
 def test_train_eval_predict_json(run_zoo, site, tmp_path):

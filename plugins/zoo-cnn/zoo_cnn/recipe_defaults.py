@@ -15,6 +15,7 @@ COMMON = {
     "download": False,
     "val_split": 0.2,
     "cache": "auto",  # folder datasets: decoded images kept in memory when they fit (auto), always, or never
+    "decode": "cpu",  # folder datasets: in the DataLoader's workers (cpu), or whole batches on the device
     "best_metric": "accuracy",
 }
 CPU_DEFAULTS = {**COMMON, "epochs": 20, "batch_size": 128, "lr": 0.1, "num_workers": 0}

@@ -60,10 +60,19 @@ def test_cached_and_streamed_pixels_are_identical_and_the_cache_is_filled_by_the
 
 
 def test_auto_caches_what_fits_a_quarter_of_memory():
-    assert use_cache("auto", 50_000, 32) and use_cache("memory", 10**9, 224) and not use_cache("none", 1, 8)
+    assert use_cache("auto", 50_000, 32) and use_cache("memory", 10, 8) and not use_cache("none", 1, 8)
     assert not use_cache("auto", 10**9, 224)  # ImageNet-sized at 224 px: 150 TB decoded
     with pytest.raises(UsageError, match="cache must be one of auto, memory, none, got 'disk'"):
         use_cache("disk", 1, 8)
+
+
+def test_the_cache_must_fit_the_shared_memory_folder(monkeypatch):
+    from zoo_images import files
+
+    monkeypatch.setattr(files, "shared_memory_free", lambda: 64 * 2**20)  # Docker's default /dev/shm
+    assert use_cache("auto", 1000, 32) and not use_cache("auto", 10_000, 64)  # 3 MB fits; 123 MB does not
+    with pytest.raises(UsageError, match=r"cache=memory needs 0.11 GiB of shared memory and /dev/shm has 0.06 GiB free: enlarge it \(docker"):
+        use_cache("memory", 10_000, 64)
 
 
 def test_train_and_val_folders_and_any_image_mode(tmp_path):

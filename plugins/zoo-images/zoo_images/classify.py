@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from zoo.plugin import Data, Recipe, UsageError
 from zoo_images.augment import normalize, random_crop_flip
 from zoo_images.common import load_image, read_rgb
+from zoo_images.decode import EncodedBatch, decode_batch
 
 # Options every image recipe accepts (plain data; a plugin's defaults start from these).
 IMAGE_OPTIONS = {
@@ -23,6 +24,8 @@ IMAGE_OPTIONS = {
     "label_smoothing": 0.0,
     # Folder datasets: keep decoded images in memory (auto: when they fit a quarter of it), or always stream.
     "cache": "auto",
+    # Folder datasets: decode in the DataLoader's workers (cpu), or whole batches on the training device (device).
+    "decode": "cpu",
 }
 
 
@@ -106,8 +109,16 @@ class ImageClassificationRecipe(Recipe):
             val_split=o["val_split"],
             seed=self.config.seed,
             cache=o["cache"],
+            decode=o["decode"],
         )
         return self.prepare(data)
+
+    def to_device(self, batch: Any, device: Any) -> Any:
+        """Decode a batch of file bytes on the device (decode=device); move anything else there."""
+        if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], EncodedBatch):
+            images, labels = batch
+            return decode_batch(images, int(self.options["size"]), device), labels.to(device, non_blocking=True)
+        return super().to_device(batch, device)
 
     def prepare(self, data: Data) -> Data:
         """Take normalisation and augmentation from the data's info, unless the settings say otherwise."""

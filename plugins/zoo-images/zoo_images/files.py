@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 from zoo.errors import warn
 from zoo.plugin import UsageError, ZooError
 from zoo_images.common import ImageTooLarge, load_image
+from zoo_images.decode import read_bytes
 
 CACHE_MODES = ("auto", "memory", "none")
 # A file that won't decode is replaced by the next one (as timm's ImageDataset does); this many in a row is an error.
@@ -32,15 +33,35 @@ def memory_budget() -> int:
         return 1 << 30
 
 
+def shared_memory_free() -> int | None:
+    """Free bytes in /dev/shm, where the cache lives (Docker gives it 64 MB unless --shm-size says otherwise);
+    None where there is no such folder (macOS)."""
+    try:
+        stat = os.statvfs("/dev/shm")
+    except (OSError, AttributeError):
+        return None
+    return stat.f_bavail * stat.f_frsize
+
+
 def use_cache(mode: str, images: int, size: int) -> bool:
     """Whether to keep decoded images in memory: `mode` is auto (when they fit the budget), memory or none."""
     if mode not in CACHE_MODES:
         raise UsageError(f"cache must be one of {', '.join(CACHE_MODES)}, got '{mode}'")
-    return mode == "memory" or (mode == "auto" and images * 3 * size * size <= memory_budget())
+    need, shm = images * 3 * size * size, shared_memory_free()
+    if mode == "memory" and shm is not None and need > shm:
+        # Past the end of /dev/shm a worker's write is a SIGBUS ("bus error"), not a Python error: refuse first.
+        raise UsageError(
+            f"cache=memory needs {need / 2**30:.2f} GiB of shared memory and /dev/shm has {shm / 2**30:.2f} GiB "
+            "free: enlarge it (docker run --shm-size), or use cache=none"
+        )
+    return mode == "memory" or (mode == "auto" and need <= min(memory_budget(), shm if shm is not None else need))
 
 
 class ImageFiles(Dataset):
     """(uint8 3 x size x size image, label) per file, decoded on first use; kept in shared memory when `cache`."""
+
+    #: return each file's bytes instead (decode=device: zoo_images.decode decodes whole batches on the device)
+    encoded = False
 
     def __init__(self, paths: Sequence[str], labels: Sequence[int], size: int, cache: bool) -> None:
         # Paths as one byte buffer with offsets, not a list of str: forked workers that touch Python objects copy
@@ -63,6 +84,8 @@ class ImageFiles(Dataset):
         return os.fsdecode(self._names[self._offsets[i] : self._offsets[i + 1]].tobytes())
 
     def _image(self, i: int) -> torch.Tensor:
+        if self.encoded:
+            return read_bytes(self.path(i))
         if self.cached and self._filled[i]:
             return self._pixels[i]
         image = load_image(self.path(i), self.size)

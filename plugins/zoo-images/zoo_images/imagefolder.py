@@ -15,6 +15,7 @@ import torch
 
 from zoo.plugin import Data, UsageError, ZooError
 from zoo_images.common import ImageTooLarge, channel_stats, load_image, preprocessing, require_dir
+from zoo_images.decode import DECODE_MODES, collate_encoded
 from zoo_images.files import ImageFiles, use_cache
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
@@ -101,10 +102,14 @@ def load(
     val_split: float = 0.2,
     seed: int = 0,
     cache: str = "auto",
+    decode: str = "cpu",
     **_: Any,
 ) -> Data:
     """Images resized to `size`, decoded per batch; val from val/ when it exists, else `val_split` of train.
-    `cache`: auto (keep decoded images in memory when they fit a quarter of it), memory, or none."""
+    `cache`: auto (keep decoded images in memory when they fit a quarter of it), memory, or none. `decode`: cpu
+    (in the DataLoader's workers), or device (the workers read bytes; the recipe decodes batches on its device)."""
+    if decode not in DECODE_MODES:
+        raise UsageError(f"decode must be one of {', '.join(DECODE_MODES)}, got '{decode}'")
     root = require_dir(data_dir, "imagefolder", HINT)
     if not 0 <= val_split < 1:
         raise UsageError(f"val_split must be in [0, 1), got {val_split}")
@@ -139,15 +144,18 @@ def load(
     sample = [image for i, image in probed.items() if i in in_train] or [*probed.values()]
     mean, std = channel_stats(torch.stack(sample))
     count = len(train_rows) + (len(val_listing[0]) if val_listing else 0)
-    cached = use_cache(cache, count, size)
+    cached = use_cache(cache, count, size) and decode == "cpu"
 
     def dataset(part: tuple[list[Path], list[int], list[int]]) -> ImageFiles:
-        return ImageFiles([str(p) for p in part[0]], part[1], size, cached)
+        files = ImageFiles([str(p) for p in part[0]], part[1], size, cached)
+        files.encoded = decode == "device"
+        return files
 
     splits = {"train": train_listing, **({"val": val_listing} if val_listing else {})}
     return Data(
         train=dataset(train_listing),
         val=dataset(val_listing) if val_listing else None,
+        collate=collate_encoded if decode == "device" else None,
         info={
             "labels": classes,
             "preprocessing": preprocessing(size, mean, std),
@@ -156,5 +164,6 @@ def load(
             "warnings": warnings,
             "augment": {"crop_padding": 4 * size // 32, "flip": True},
             "cache": "memory" if cached else "none",
+            "decode": decode,
         },
     )

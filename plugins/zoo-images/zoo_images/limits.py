@@ -7,4 +7,5 @@ IMAGE_LIMITS = {
     "val_split": "[0, 1)",
     "label_smoothing": "[0, 1]",
     "cache": ("auto", "memory", "none"),
+    "decode": ("cpu", "device"),
 }

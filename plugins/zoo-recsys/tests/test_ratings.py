@@ -178,3 +178,53 @@ def test_the_columnar_reader_agrees_with_the_line_reader_on_any_file(tmp_path, l
     path = tmp_path / "ratings.txt"
     path.write_bytes(text.encode("utf-8") + raw)
     _same(path, sep, columns, header)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 3), st.integers(0, 3), st.integers(1, 5), st.integers(0, 3)), min_size=1, max_size=12
+    ),
+    timed=st.booleans(),
+)
+def test_deduplication_keeps_the_latest_rating_of_each_pair(rows, timed):
+    import numpy as np
+    from zoo_recsys.ratings import _Columns, _dedupe
+
+    users, items, ratings, stamps = (list(column) for column in zip(*rows, strict=True))
+    latest: dict[tuple[int, int], int] = {}  # the plain reading of the rule: by timestamp, else the later line
+    for line, pair in enumerate(zip(users, items, strict=True)):
+        if pair not in latest or not timed or stamps[line] >= stamps[latest[pair]]:
+            latest[pair] = line
+    kept = sorted(latest.values())
+    user_ids, item_ids = (list(dict.fromkeys(f"{p}{v}" for v in column)) for p, column in (("u", users), ("i", items)))
+    columns = _Columns(  # codes factorised in first-appearance order, as the readers give them
+        np.array([user_ids.index(f"u{v}") for v in users]),
+        user_ids,
+        np.array([item_ids.index(f"i{v}") for v in items]),
+        item_ids,
+        np.array(ratings, dtype=float),
+        np.array(stamps) if timed else None,
+    )
+    r = _dedupe(columns, "x")
+    assert rows_of(r) == [(f"u{users[i]}", f"i{items[i]}", float(ratings[i])) for i in kept]
+    assert r.user_ids == list(dict.fromkeys(f"u{users[i]}" for i in kept))  # ids in first-appearance order
+    assert bool(r.warnings) == (len(kept) < len(rows))
+
+
+def rows_of(r):
+    return rows(r)
+
+
+@settings(max_examples=300, deadline=None)
+@given(items=st.lists(st.integers(0, 150), min_size=1, max_size=400))
+def test_popular_items_are_the_most_rated_first_rated_first_on_ties(items):
+    import numpy as np
+    from zoo_recsys.data import POPULAR, _popular
+
+    counts: dict[int, int] = {}
+    for v in items:
+        counts[v] = counts.get(v, 0) + 1
+    first = {v: items.index(v) for v in counts}
+    expected = sorted(counts, key=lambda v: (-counts[v], first[v]))[:POPULAR]
+    assert _popular(np.array(items), 151).tolist() == expected

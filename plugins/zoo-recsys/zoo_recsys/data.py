@@ -84,22 +84,33 @@ def _random(r: Ratings, val_split: float, seed: int) -> tuple[TensorDataset, Ten
     )
 
 
+def _popular(items: np.ndarray, num_items: int) -> np.ndarray:
+    """The POPULAR most rated items, most first (ties: the one rated first). Counting, not sorting, the ratings."""
+    counts = np.bincount(items, minlength=num_items)
+    k = min(POPULAR, int((counts > 0).sum()))
+    if not k:
+        return np.zeros(0, dtype=np.int64)
+    floor = np.partition(counts, -k)[-k]
+    candidates = np.flatnonzero(counts >= max(floor, 1))  # the top k and whatever ties with the k-th
+    rows = np.flatnonzero(np.isin(items, candidates))
+    present, first = np.unique(items[rows], return_index=True)  # `present` is `candidates`, sorted
+    return present[np.lexsort((rows[first], -counts[present]))][:k].astype(np.int64)
+
+
 def _index(r: Ratings, train: np.ndarray) -> index.Index:
     """Seen items per user (training rows, sorted) and the most rated items in training (ties: first rated)."""
+    num_items = max(1, len(r.item_ids))
     users, items = r.users[train], r.items[train]
-    order = np.lexsort((items, users))
+    seen = np.sort(users * num_items + items)  # one key sort: by user, then item
     offsets = np.zeros(len(r.user_ids) + 1, dtype=np.int64)
     np.cumsum(np.bincount(users, minlength=len(r.user_ids)), out=offsets[1:])
-    present, first = np.unique(items, return_index=True)
-    counts = np.bincount(items, minlength=len(r.item_ids))[present]
-    popular = present[np.lexsort((first, -counts))][:POPULAR]
     return index.Index(
         users=r.user_ids,
         items=r.item_ids,
         titles=[r.titles.get(v, "") for v in r.item_ids],
         seen_offsets=offsets,
-        seen_items=items[order].astype(np.int32),
-        popular=popular.astype(np.int64),
+        seen_items=(seen % num_items).astype(np.int32),
+        popular=_popular(items, len(r.item_ids)),
     )
 
 
@@ -110,7 +121,9 @@ def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:
         train_set, val_set, train = _leave_one_out(r, len(r.item_ids), seed)
     else:
         raise UsageError(f"split must be 'random' or 'leave-one-out', got '{split}'")
-    digest = hashlib.sha256(np.stack([r.users, r.items]).tobytes() + r.ratings.tobytes()).hexdigest()
+    digest = hashlib.sha256()
+    for column in (r.users, r.items, r.ratings):  # fed whole, without copies: the file may hold 25M ratings
+        digest.update(np.ascontiguousarray(column).data)
     ids = _index(r, train)
     info: dict[str, Any] = {
         "num_users": len(r.user_ids),
@@ -119,7 +132,7 @@ def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:
         "val_ratings": len(val_set),
         "global_mean": round(float(torch.from_numpy(r.ratings[train]).mean()), 6),
         "split": split,
-        "fingerprint": f"sha256:{digest}",
+        "fingerprint": f"sha256:{digest.hexdigest()}",
         "source": r.source,
         "warnings": r.warnings,
         "index": f"data/{index.NAME}",

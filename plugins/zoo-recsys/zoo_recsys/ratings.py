@@ -246,18 +246,22 @@ def _first_appearance(codes: np.ndarray, ids: list[str]) -> tuple[np.ndarray, li
 
 
 def _dedupe(c: _Columns, source: str) -> Ratings:
-    """One rating per (user, item): the latest by timestamp, else the later line. Vectorised: a lexsort."""
+    """One rating per (user, item): the latest by timestamp, else the later line. One sort of the pair keys finds
+    the repeated pairs; only their rows are then ordered by key, time and line."""
     n = len(c.users)
     key = c.users * max(1, len(c.item_ids)) + c.items
-    line = np.arange(n)
-    order = np.lexsort((line, c.timestamps, key) if c.timestamps is not None else (line, key))
-    ordered = key[order]
-    last = np.ones(n, dtype=bool)
-    last[:-1] = ordered[1:] != ordered[:-1]
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
     out = Ratings(c.user_ids, c.item_ids, c.users, c.items, c.ratings.astype(np.float32), c.timestamps, source=source)
-    if last.all():
+    if not repeated.size:
         return out
-    keep = np.sort(order[last])
+    rows = np.flatnonzero(np.isin(key, repeated))  # every row of a repeated pair, in line order
+    group = key[rows]
+    order = rows[np.lexsort((rows, c.timestamps[rows], group) if c.timestamps is not None else (rows, group))]
+    superseded = order[:-1][key[order][1:] == key[order][:-1]]  # all but the last of each pair's rows
+    keep = np.ones(n, dtype=bool)
+    keep[superseded] = False
+    keep = np.flatnonzero(keep)
     out.warnings.append(f"{n - len(keep)} duplicate (user, item) rating(s) in {source}: kept the latest")
     out.users, out.user_ids = _first_appearance(c.users[keep], c.user_ids)
     out.items, out.item_ids = _first_appearance(c.items[keep], c.item_ids)

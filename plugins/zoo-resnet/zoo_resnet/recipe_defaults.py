@@ -14,6 +14,7 @@ COMMON = {
     "download": False,
     "val_split": 0.2,
     "cache": "auto",  # folder datasets: decoded images kept in memory when they fit (auto), always, or never
+    "decode": "cpu",  # folder datasets: in the DataLoader's workers (cpu), or whole batches on the device
     "best_metric": "accuracy",
     # the recipe's own
     "base": "",  # weights to start from: a catalog name or repo id; "" = the model's default weights
