@@ -71,7 +71,8 @@ def test_the_cache_must_fit_the_shared_memory_folder(monkeypatch):
 
     monkeypatch.setattr(files, "shared_memory_free", lambda: 64 * 2**20)  # Docker's default /dev/shm
     assert use_cache("auto", 1000, 32) and not use_cache("auto", 10_000, 64)  # 3 MB fits; 123 MB does not
-    with pytest.raises(UsageError, match=r"cache=memory needs 0.11 GiB of shared memory and /dev/shm has 0.06 GiB free: enlarge it \(docker"):
+    message = r"cache=memory needs 0.11 GiB of shared memory and /dev/shm has 0.06 GiB free: enlarge it \(docker"
+    with pytest.raises(UsageError, match=message):
         use_cache("memory", 10_000, 64)
 
 
