@@ -5,7 +5,8 @@ item popularity, unique (user, item) pairs), then times, each in a fresh process
 - zoo: build the `ratings-csv` dataset by name through zoo's registry, as `zoo train` does before its first step
   (torch import, read, id factorisation, de-duplication, seeded 80/20 split, per-user seen items, popularity);
 - pandas: read_csv(engine="pyarrow"), factorize both ids, the same seeded 80/20 split, per-user seen items;
-and reports the ratio of wall times and of peak RSS (the child's own ru_maxrss). Then one epoch of `zoo train mf`
+and reports the ratio of the median wall times of alternating runs and of the largest peak RSS (each child's
+own ru_maxrss). Then one epoch of `zoo train mf`
 with dense (Adam) and sparse (SparseAdam) embeddings: ratings/s, peak RSS and the run's config.json size; and how
 long `zoo predict RUN --user ID` takes once the model is loaded.
 Run: .venv/bin/python bench/recsys_scale.py [--sizes 1M,10M,25M] [--epoch-sizes 1M,10M,25M] [--dense-sizes 1M,10M]
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -160,6 +162,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1M,10M,25M")
     parser.add_argument("--epoch-sizes", default="1M,10M,25M")
     parser.add_argument("--dense-sizes", default="1M,10M", help="sizes that also time dense Adam (slow at 25M)")
+    parser.add_argument("--rounds", type=int, default=3, help="load-and-split runs per side; the median is shown")
     parser.add_argument("--folder", type=Path, default=ROOT / ".bench" / "recsys")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -171,14 +174,20 @@ def main() -> None:
     print(f"{'rows':>6} {'zoo s':>7} {'pandas s':>9} {'time x':>7} {'zoo GB':>7} {'pandas GB':>10} {'RSS x':>6}")
     for size in args.sizes.split(","):
         path = generate(args.folder / f"ratings-{size}.csv", parse_size(size))
-        (z, zr, zout), (p, pr, pout) = measure(fresh(*me, "zoo", str(path))), measure(fresh(*me, "pandas", str(path)))
+        runs = {"zoo": [], "pandas": []}
+        for _ in range(args.rounds):  # alternating, so a slow spell of the machine hits both sides
+            for side in runs:
+                runs[side].append(measure(fresh(*me, side, str(path))))
+        (z, zr, zout), (p, pr, pout) = (min(runs[side], key=lambda r: r[0]) for side in ("zoo", "pandas"))
+        z, p = (statistics.median(r[0] for r in runs[side]) for side in ("zoo", "pandas"))
+        zr, pr = (max(r[1] for r in runs[side]) for side in ("zoo", "pandas"))
         assert json.loads(zout.splitlines()[-2])["train"] == json.loads(pout.splitlines()[-2])["train"]
         print(f"{size:>6} {z:7.1f} {p:9.1f} {z / p:7.2f} {zr:7.2f} {pr:10.2f} {zr / pr:6.2f}", flush=True)
     print()
     heads = ("optimizer", "ratings/s", "epoch s", "peak GB", "config KB", "index MB")
     print(f"{'rows':>6} " + " ".join(f"{h:>10}" for h in heads))
     with tempfile.TemporaryDirectory() as tmp:
-        for size in args.epoch_sizes.split(","):
+        for size in filter(None, args.epoch_sizes.split(",")):
             path = generate(args.folder / f"ratings-{size}.csv", parse_size(size))
             for sparse in (True, False) if size in args.dense_sizes.split(",") else (True,):
                 out = Path(tmp) / f"{size}-{sparse}"

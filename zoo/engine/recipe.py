@@ -68,6 +68,8 @@ class Recipe:
     convolutional = False
     #: DDP must look for parameters without gradients (layer drop, parts frozen for some steps)
     find_unused_parameters = False
+    #: options that `--resume` may change: they change how the recipe trains, never the result (a data cache)
+    RESUME_MAY_DIFFER: frozenset[str] = frozenset()
 
     def __init__(
         self,

@@ -361,6 +361,10 @@ class Trainer:
 
     def _check_same_settings(self, saved: dict[str, Any]) -> None:
         now = self._settings()
+        free = self.recipe.RESUME_MAY_DIFFER  # the recipe's options that change how, never what, it trains
+        saved, now = (
+            {**s, "options": {k: v for k, v in s.get("options", {}).items() if k not in free}} for s in (saved, now)
+        )
         differ = sorted(
             k for k in set(saved) | set(now) if k not in self.RESUME_MAY_DIFFER and saved.get(k) != now.get(k)
         )

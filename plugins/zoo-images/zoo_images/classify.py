@@ -99,6 +99,7 @@ class ImageClassificationRecipe(Recipe):
     """A recipe over the image adapters (uint8 N x 3 x H x W batches); subclasses write `loss`."""
 
     convolutional = True
+    RESUME_MAY_DIFFER = frozenset({"cache"})  # every cache mode gives the same pixels
 
     def build_data(self) -> Data:
         o = self.options

@@ -142,6 +142,7 @@ LAYOUTS = {
     "tsv": ("\t", {"user": 0, "item": 1, "rating": 2, "timestamp": 3}, False, ""),
     "dat": ("::", {"user": 0, "item": 1, "rating": 2, "timestamp": 3}, False, ""),
     "csv-no-time": (",", {"user": "u", "item": "i", "rating": "r"}, True, "u,i,r\n"),
+    "csv-shared-column": (",", {"user": "u", "item": "u", "rating": "r", "timestamp": "r"}, True, "u,i,r,t\n"),
     "csv-quoted-header": (
         ",",
         {"user": "u,1", "item": "i", "rating": "r", "timestamp": "t"},

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,8 @@ def _last_per_user(users: np.ndarray, stamps: np.ndarray) -> np.ndarray:
     return np.sort(order[last])
 
 
-def _leave_one_out(r: Ratings, num_items: int, seed: int) -> tuple[TensorDataset, TensorDataset, np.ndarray]:
+def _leave_one_out(r: Ratings, num_items: int, seed: int) -> tuple[TensorDataset, TensorDataset, float]:
+    """Each user's latest rating held out against NEGATIVES unseen items; (train, val, mean training rating)."""
     if r.timestamps is None:
         raise UsageError(f"{r.source}: leave-one-out needs timestamps, and these ratings have none")
     held = _last_per_user(r.users, r.timestamps)
@@ -64,24 +66,27 @@ def _leave_one_out(r: Ratings, num_items: int, seed: int) -> tuple[TensorDataset
     mask = np.ones(len(r.users), dtype=bool)
     mask[held] = False
     train = np.flatnonzero(mask)
-    users, items = torch.from_numpy(r.users), torch.from_numpy(r.items)
+    users, items = _codes(r.users), _codes(r.items)
     train_set = TensorDataset(users[train], items[train], torch.ones(len(train)))
-    val_set = TensorDataset(torch.from_numpy(held_users), torch.from_numpy(candidates))
-    return train_set, val_set, train
+    val_set = TensorDataset(_codes(held_users), _codes(candidates))
+    return train_set, val_set, float(r.ratings[train].mean())
 
 
-def _random(r: Ratings, val_split: float, seed: int) -> tuple[TensorDataset, TensorDataset, np.ndarray]:
+def _codes(codes: np.ndarray) -> torch.Tensor:
+    """User or item indices as int32, which nn.Embedding takes: half the memory and copying of int64."""
+    return torch.from_numpy(codes.astype(np.int32))
+
+
+def _random(r: Ratings, val_split: float, seed: int) -> tuple[TensorDataset, TensorDataset, float]:
+    """A seeded split of the ratings; (train, val, mean training rating)."""
     if not 0 < val_split < 1:
         raise UsageError(f"val_split must be in (0, 1), got {val_split}")
-    users, items, ratings = torch.from_numpy(r.users), torch.from_numpy(r.items), torch.from_numpy(r.ratings)
+    users, items, ratings = _codes(r.users), _codes(r.items), torch.from_numpy(r.ratings)
     order = torch.randperm(len(users), generator=torch.Generator().manual_seed(seed))
     cut = max(1, round(len(users) * val_split))
     val, train = order[:cut], order[cut:]
-    return (
-        TensorDataset(users[train], items[train], ratings[train]),
-        TensorDataset(*(t[val] for t in (users, items, ratings))),
-        train.numpy(),
-    )
+    train_set = TensorDataset(users[train], items[train], ratings[train])
+    return train_set, TensorDataset(*(t[val] for t in (users, items, ratings))), float(train_set.tensors[2].mean())
 
 
 def _popular(items: np.ndarray, num_items: int) -> np.ndarray:
@@ -97,47 +102,53 @@ def _popular(items: np.ndarray, num_items: int) -> np.ndarray:
     return present[np.lexsort((rows[first], -counts[present]))][:k].astype(np.int64)
 
 
-def _index(r: Ratings, train: np.ndarray) -> index.Index:
-    """Seen items per user (training rows, sorted) and the most rated items in training (ties: first rated)."""
-    num_items = max(1, len(r.item_ids))
-    users, items = r.users[train], r.items[train]
-    seen = np.sort(users * num_items + items)  # one key sort: by user, then item
-    offsets = np.zeros(len(r.user_ids) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(users, minlength=len(r.user_ids)), out=offsets[1:])
-    return index.Index(
-        users=r.user_ids,
-        items=r.item_ids,
-        titles=[r.titles.get(v, "") for v in r.item_ids],
-        seen_offsets=offsets,
-        seen_items=(seen % num_items).astype(np.int32),
-        popular=_popular(items, len(r.item_ids)),
-    )
+def _index(r: Ratings, train: TensorDataset) -> Callable[[Path], None]:
+    """A writer of the run's id index: seen items per user (training rows, sorted) and the most rated items in
+    training (ties: first rated). Built when the run is written, not before the first step."""
+    user_ids, item_ids = r.user_ids, r.item_ids
+    titles = [r.titles.get(v, "") for v in r.item_ids]
+
+    def write(path: Path) -> None:
+        num_items = max(1, len(item_ids))
+        users, items = (t.numpy().astype(np.int64) for t in train.tensors[:2])
+        seen = np.sort(users * num_items + items)  # one key sort: by user, then item
+        offsets = np.zeros(len(user_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(users, minlength=len(user_ids)), out=offsets[1:])
+        index.Index(
+            users=user_ids,
+            items=item_ids,
+            titles=titles,
+            seen_offsets=offsets,
+            seen_items=(seen % num_items).astype(np.int32),
+            popular=_popular(items, len(item_ids)),
+        ).save(path)
+
+    return write
 
 
 def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:
     if split == "random":
-        train_set, val_set, train = _random(r, val_split, seed)
+        train_set, val_set, mean = _random(r, val_split, seed)
     elif split == "leave-one-out":
-        train_set, val_set, train = _leave_one_out(r, len(r.item_ids), seed)
+        train_set, val_set, mean = _leave_one_out(r, len(r.item_ids), seed)
     else:
         raise UsageError(f"split must be 'random' or 'leave-one-out', got '{split}'")
     digest = hashlib.sha256()
     for column in (r.users, r.items, r.ratings):  # fed whole, without copies: the file may hold 25M ratings
         digest.update(np.ascontiguousarray(column).data)
-    ids = _index(r, train)
     info: dict[str, Any] = {
         "num_users": len(r.user_ids),
         "num_items": len(r.item_ids),
         "train_ratings": len(train_set),
         "val_ratings": len(val_set),
-        "global_mean": round(float(torch.from_numpy(r.ratings[train]).mean()), 6),
+        "global_mean": round(mean, 6),
         "split": split,
         "fingerprint": f"sha256:{digest.hexdigest()}",
         "source": r.source,
         "warnings": r.warnings,
         "index": f"data/{index.NAME}",
     }
-    return Data(train=train_set, val=val_set, info=info, files={index.NAME: ids.save})
+    return Data(train=train_set, val=val_set, info=info, files={index.NAME: _index(r, train_set)})
 
 
 def movielens(

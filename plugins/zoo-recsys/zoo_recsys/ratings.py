@@ -160,7 +160,11 @@ def _plain_text(path: Path, encoding: str) -> bool:
 def _ids(column: object, breaks: bool) -> tuple[np.ndarray, list[str]] | None:
     """Index per row and ids in first-appearance order, stripped as the line reader strips them (per unique id,
     never per row); None when an id holds a character the line reader would break the line at."""
-    encoded = column.combine_chunks().dictionary_encode()  # type: ignore[attr-defined]
+    import pyarrow as pa
+
+    # Read as dictionary columns: each parse block has its dictionary in first-appearance order; unified, the
+    # blocks' new values follow in block order, so the whole dictionary is in first-appearance order too.
+    encoded = pa.chunked_array(column.unify_dictionaries().chunks).combine_chunks()  # type: ignore[attr-defined]
     raw = encoded.dictionary.to_pylist()
     if breaks and any(_LINE_BREAKS.intersection(v) for v in raw):
         return None
@@ -196,9 +200,12 @@ def _read_columnar(
         positions = {key: int(column) for key, column in columns.items()}
     # "a::b" read with the delimiter ":" is "a", "", "b": field k is column 2k, and the odd columns must be empty.
     where = {key: (2 * p if colons else p) for key, p in positions.items()}
+    if len(set(where.values())) < len(where):  # one column read as two things: the line reader does that
+        return None
     names = {key: f"f{p}" for key, p in where.items()}
     empties = [f"f{2 * k + 1}" for k in range(max(positions.values()))] if colons else []
-    types = {names["user"]: pa.string(), names["item"]: pa.string(), names["rating"]: pa.float64()}
+    ids = pa.dictionary(pa.int32(), pa.string())  # millions of ratings, thousands of distinct ids
+    types = {names["user"]: ids, names["item"]: ids, names["rating"]: pa.float64()}
     if "timestamp" in names:
         types[names["timestamp"]] = pa.float64()
     try:

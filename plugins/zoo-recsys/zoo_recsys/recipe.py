@@ -184,7 +184,7 @@ class NCFImplicit(RecommenderRecipe):
         if k < 1:
             raise UsageError(f"negatives must be at least 1, got {k}")
         # Uniformly sampled negatives (a rare draw of a seen item is tolerated, as in the NCF paper's code).
-        negatives = torch.randint(self.num_items, (len(users) * k,), device=users.device)
+        negatives = torch.randint(self.num_items, (len(users) * k,), device=users.device, dtype=items.dtype)
         all_users = torch.cat([users, users.repeat_interleave(k)])
         all_items = torch.cat([items, negatives])
         labels = torch.cat([torch.ones(len(users)), torch.zeros(len(negatives))]).to(users.device)
