@@ -7,6 +7,7 @@ Images are listed, not decoded, before training starts: they stream through the 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,24 @@ def _classes(root: Path) -> list[str]:
     return classes
 
 
+def _walk(folder: str) -> list[tuple[list[str], str, int | None]]:
+    """(sort key, path, size in bytes, or None for what is not a regular file) of each non-hidden name below
+    `folder`, sub-folders' contents included, in path order; os.scandir, as an ImageNet-sized folder needs."""
+    out, todo = [], [folder]
+    while todo:
+        with os.scandir(todo.pop()) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_dir():
+                        todo.append(entry.path)
+                    elif not entry.name.startswith("."):
+                        size = entry.stat().st_size if entry.is_file() else None
+                        out.append((entry.path.split(os.sep), entry.path, size))
+                except OSError:  # gone or unreadable since the listing: not an image to train on
+                    continue
+    return sorted(out)
+
+
 def _list(root: Path, classes: list[str], warnings: list[str]) -> tuple[list[Path], list[int], list[int]]:
     """Image paths, their class indices and their sizes in bytes; other files are ignored and counted."""
     paths, labels, sizes, other = [], [], [], 0
@@ -40,20 +59,14 @@ def _list(root: Path, classes: list[str], warnings: list[str]) -> tuple[list[Pat
         if not folder.is_dir():
             raise UsageError(f"{root} has no folder for class '{name}' (the training set has it)")
         found = 0
-        for path in sorted(p for p in folder.rglob("*") if not p.name.startswith(".")):
-            if path.suffix.lower() not in EXTENSIONS:
-                other += path.is_file()
-                continue
-            try:
-                size = path.stat().st_size
-            except OSError:
-                continue
-            if not path.is_file():
-                continue
-            paths.append(path)
-            labels.append(index)
-            sizes.append(size)
-            found += 1
+        for _, path, size in _walk(str(folder)):
+            if os.path.splitext(path)[1].lower() not in EXTENSIONS:
+                other += size is not None
+            elif size is not None:
+                paths.append(Path(path))
+                labels.append(index)
+                sizes.append(size)
+                found += 1
         if not found:
             raise UsageError(f"the class folder {folder} has no readable images: add some, or remove the folder")
     if other:
