@@ -15,6 +15,7 @@ import torch
 
 from zoo.errors import warn
 from zoo.plugin import ZooError
+from zoo_images.common import read_rgb
 
 DECODE_MODES = ("cpu", "device")
 
@@ -52,14 +53,9 @@ def _decode_one(data: torch.Tensor) -> torch.Tensor | None:
         return decode_image(data, mode=ImageReadMode.RGB)
     except (RuntimeError, ValueError):
         pass
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data.numpy().tobytes())) as image:
-            rgb = image.convert("RGB")
-            pixels = torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8)
-            return pixels.view(rgb.height, rgb.width, 3).permute(2, 0, 1).contiguous()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+    try:  # the CPU path's reader, on the bytes: any mode to RGB, the decompression-bomb limit kept
+        return read_rgb(io.BytesIO(data.numpy().tobytes()), lambda image: image)
+    except ZooError:
         return None
 
 
