@@ -102,6 +102,7 @@ def list_plugins() -> list[dict[str, Any]]:
             "models": [s.name for s in p.models],
             "datasets": [s.name for s in p.datasets],
             "recipes": [s.name for s in p.recipes],
+            "loggers": [s.name for s in p.loggers],
         }
         for p in sorted(get_registry().plugin_set.plugins, key=lambda p: p.name)
     ]

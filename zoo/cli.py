@@ -238,7 +238,7 @@ def plugins(
         return
     from rich.text import Text
 
-    table = _table("Plugin", "Distribution", "Version", "Status", "Models", "Datasets", "Recipes", "Error")
+    table = _table("Plugin", "Distribution", "Version", "Status", "Models", "Datasets", "Recipes", "Loggers", "Error")
     for r in rows:
         status = Text("ok", "green") if r["status"] == "ok" else Text("error", "red")
         _add_row(
@@ -250,6 +250,7 @@ def plugins(
             len(r["models"]),
             len(r["datasets"]),
             len(r["recipes"]),
+            len(r["loggers"]),
             r["error"] or "",
         )
     _console().print(table)
@@ -467,6 +468,10 @@ def train(
     out: Annotated[str | None, typer.Option(help="The run folder (default: runs/RECIPE).", metavar="DIR")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    logger: Annotated[
+        list[str] | None,
+        typer.Option("--logger", help="A training logger, e.g. tensorboard (repeatable; default: ZOO_LOGGERS)."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """Train a model with its recipe into a run folder (weights, config.json, metrics, train.log)."""
@@ -494,6 +499,7 @@ def train(
         nnodes=nnodes,
         node_rank=node_rank,
         rdzv_endpoint=rdzv_endpoint,
+        loggers=logger,
     )
     if as_json:
         _print_json(result)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import typer
 
     from zoo.claims import Claim, ForeignRepo
-    from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+    from zoo.specs import DatasetSpec, LoggerSpec, ModelSpec, RecipeSpec
 
 hookspec = HookspecMarker("zoo")
 hookimpl = HookimplMarker("zoo")
@@ -35,6 +35,11 @@ def register_datasets(register: Callable[[DatasetSpec], None]) -> None:
 @hookspec
 def register_recipes(register: Callable[[RecipeSpec], None]) -> None:
     """Register training recipes: `register(RecipeSpec(...))`."""
+
+
+@hookspec
+def register_loggers(register: Callable[[LoggerSpec], None]) -> None:
+    """Register training loggers: `register(LoggerSpec(...))`; `zoo train --logger NAME` (or ZOO_LOGGERS) uses one."""
 
 
 @hookspec

@@ -19,13 +19,14 @@ import pluggy
 
 from zoo import hookspecs
 from zoo.errors import PluginError, warn
-from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+from zoo.specs import DatasetSpec, LoggerSpec, ModelSpec, RecipeSpec
 
 ENTRY_POINT_GROUP = "zoo"
 REGISTER_HOOKS = {
     "register_models": ("models", ModelSpec),
     "register_datasets": ("datasets", DatasetSpec),
     "register_recipes": ("recipes", RecipeSpec),
+    "register_loggers": ("loggers", LoggerSpec),
 }
 
 
@@ -41,6 +42,7 @@ class PluginInfo:
     models: list[ModelSpec] = field(default_factory=list)
     datasets: list[DatasetSpec] = field(default_factory=list)
     recipes: list[RecipeSpec] = field(default_factory=list)
+    loggers: list[LoggerSpec] = field(default_factory=list)
     catalogs: list[Any] = field(default_factory=list)
 
     @property
@@ -51,7 +53,7 @@ class PluginInfo:
         """Mark the plugin broken and drop everything it registered."""
         if self.ok:
             self.status, self.error = "error", error
-        self.models, self.datasets, self.recipes, self.catalogs = [], [], [], []
+        self.models, self.datasets, self.recipes, self.loggers, self.catalogs = [], [], [], [], []
 
 
 @dataclass

@@ -18,10 +18,19 @@ from typing import Generic, TypeVar
 from zoo.catalog import WeightsEntry, load_catalog
 from zoo.errors import UnknownNameError, UsageError, warn
 from zoo.plugins import PluginSet, discover
-from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+from zoo.specs import DatasetSpec, LoggerSpec, ModelSpec, RecipeSpec
 
 BUILTIN_CATALOG = Path(__file__).with_name("registry.toml")
-Spec = TypeVar("Spec", ModelSpec, DatasetSpec, RecipeSpec)
+Spec = TypeVar("Spec", ModelSpec, DatasetSpec, RecipeSpec, LoggerSpec)
+#: the loggers zoo itself provides, under the plugin name "zoo"
+BUILTIN_LOGGERS = (
+    LoggerSpec(
+        name="tensorboard",
+        factory="zoo.engine.tensorboard:TensorBoardLogger",
+        description="TensorBoard event files in RUN/tensorboard/ (needs the tensorboard package)",
+        plugin="zoo",
+    ),
+)
 
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
@@ -86,6 +95,9 @@ class Registry:
         self.models: Namespace[ModelSpec] = Namespace("model")
         self.datasets: Namespace[DatasetSpec] = Namespace("dataset")
         self.recipes: Namespace[RecipeSpec] = Namespace("recipe")
+        self.loggers: Namespace[LoggerSpec] = Namespace("logger")
+        for spec in BUILTIN_LOGGERS:
+            self.loggers.add(spec)
         for plugin in plugin_set.plugins:
             for spec in plugin.models:
                 self.models.add(spec)
@@ -93,7 +105,9 @@ class Registry:
                 self.datasets.add(spec)
             for spec in plugin.recipes:
                 self.recipes.add(spec)
-        for namespace in (self.models, self.datasets, self.recipes):
+            for spec in plugin.loggers:
+                self.loggers.add(spec)
+        for namespace in (self.models, self.datasets, self.recipes, self.loggers):
             for name, specs in sorted(namespace.clashes().items()):
                 plugins = " and ".join(f"'{s.plugin}'" for s in specs)
                 warn(

@@ -1,4 +1,4 @@
-"""ModelSpec, DatasetSpec, RecipeSpec and Sample: plain data that plugins register, with lazy factories.
+"""ModelSpec, DatasetSpec, RecipeSpec, LoggerSpec and Sample: plain data that plugins register, with lazy factories.
 
 A factory is a callable or an import path "package.module:function"; it is imported and called only
 when the thing is built, so registering a spec never imports torch.
@@ -220,3 +220,22 @@ class RecipeSpec(_Buildable):
     def defaults(self, device: str) -> dict[str, Any]:
         """The defaults for a device type: the GPU ones on 'cuda', the CPU ones elsewhere."""
         return dict(self.gpu_defaults if device == "cuda" else self.cpu_defaults)
+
+
+@dataclass(frozen=True)
+class LoggerSpec(_Buildable):
+    """A training logger: `factory()` returns a zoo.plugin.TrainingLogger that rank 0 of `zoo train --logger NAME`
+    calls at the start, every logged step, every epoch and the end of the run."""
+
+    name: str
+    #: "pkg.module:Class" (imported only when a run uses it) or the class
+    factory: Factory
+    description: str = ""
+    #: set by zoo to the registering plugin's entry-point name ("zoo" for the built-in ones)
+    plugin: str = ""
+
+    def __post_init__(self) -> None:
+        _check_common("logger", self.name, "training", self.factory)
+
+    def build(self) -> Any:
+        return self.resolve_factory()()

@@ -114,8 +114,15 @@ def train(
     nnodes: int = 1,
     node_rank: int = 0,
     rdzv_endpoint: str | None = None,
+    loggers: list[str] | None = None,
+    expected_fingerprint: str | None = None,
 ) -> dict[str, Any]:
-    """Train `model` with its recipe into a run folder; returns the `zoo train --json` summary."""
+    """Train `model` with its recipe into a run folder; returns the `zoo train --json` summary.
+
+    `loggers` names training loggers (default: ZOO_LOGGERS); `expected_fingerprint` refuses data other than that
+    (zoo reproduce).
+    """
+    from zoo.engine import loggers as training_loggers
     from zoo.engine.device import Dist
 
     mspec, rspec, dspec = resolve(model, recipe, dataset)
@@ -132,6 +139,7 @@ def train(
     config = _config(rspec, flags, dict(sets or {}))
     _check_settings(rspec, config, data_dir)
     _check_processes(nproc, nnodes, node_rank, rdzv_endpoint, config.device)
+    logger_names = training_loggers.check(training_loggers.requested(loggers))
     out = Path(out) if out is not None else _default_out(rspec.name)
     runs.check_out_folder(out)
     job = {
@@ -144,6 +152,8 @@ def train(
         "out": str(out),
         "resume": resume,
         "quiet": quiet,
+        "loggers": logger_names,
+        "expected_fingerprint": expected_fingerprint,
     }
     existed = out.exists()
     try:
@@ -201,7 +211,16 @@ def run_job(job: dict[str, Any], dist: Any) -> dict[str, Any]:
         task=mspec.task,
         overrides=overrides,
     )
-    return Trainer(recipe, info, Path(job["out"]), resume=job["resume"], quiet=job["quiet"], dist=dist).fit()
+    return Trainer(
+        recipe,
+        info,
+        Path(job["out"]),
+        resume=job["resume"],
+        quiet=job["quiet"],
+        dist=dist,
+        loggers=job.get("loggers", ()),
+        expected_fingerprint=job.get("expected_fingerprint"),
+    ).fit()
 
 
 def _launch(job: dict[str, Any], nproc: int, nnodes: int, node_rank: int, rdzv: str | None) -> dict[str, Any]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+#: what a history row holds besides the epoch's validation metrics
+EPOCH_ONLY = ("train_loss", "train_seconds", "steps")
+
 
 @dataclass
 class Best:
@@ -27,7 +30,12 @@ class LoopState:
     global_step: int = 0
     #: global_step when the current epoch began, for the steps of an epoch resumed midway
     epoch_first_step: int = 0
-    #: one row per finished epoch: its metrics, train_seconds and steps
+    #: the current epoch's training losses so far: their sum and count (for the epoch's mean train_loss)
+    loss_sum: float = 0.0
+    loss_count: int = 0
+    #: wall time of the finished epochs (training and evaluation), across resumes
+    seconds: float = 0.0
+    #: one row per finished epoch: its metrics, train_loss, train_seconds and steps
     history: list[dict[str, Any]] = field(default_factory=list)
     best: Best | None = None
     #: a CPU copy of the best epoch's weights (with best_metric set)
@@ -50,16 +58,20 @@ class LoopState:
         """The position in words, for the log and the interrupt message."""
         return f"after epoch {self.epoch}" if self.batch == 0 else f"at epoch {self.epoch + 1}, batch {self.batch}"
 
-    def end_epoch(self, metrics: dict[str, float], train_seconds: float) -> None:
+    def end_epoch(self, metrics: dict[str, float], train_loss: float, train_seconds: float, seconds: float) -> None:
+        """Record the epoch just trained and evaluated: its metrics, mean training loss and times."""
         self.history.append(
             {
                 "epoch": self.epoch + 1,
                 **metrics,
+                "train_loss": round(train_loss, 6),
                 "train_seconds": round(train_seconds, 4),
                 "steps": self.global_step - self.epoch_first_step,
             }
         )
         self.epoch, self.batch = self.epoch + 1, 0
+        self.loss_sum, self.loss_count = 0.0, 0
+        self.seconds += seconds
 
     def improved(self, best_metric: str, metrics: dict[str, float]) -> bool:
         """Record the epoch just ended as the best when `best_metric` ("acc", or "-loss" for lower is better)
@@ -79,4 +91,4 @@ class LoopState:
         """The best epoch's metrics when a best_metric is set, else the last epoch's; with the epoch number."""
         if self.best is not None:
             return {**self.best.metrics, "epoch": self.best.epoch}
-        return {k: v for k, v in self.history[-1].items() if k not in ("train_seconds", "steps")}
+        return {k: v for k, v in self.history[-1].items() if k not in EPOCH_ONLY}

@@ -14,8 +14,9 @@ import logging
 import math
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from zoo.engine.checkpoint import FORMAT, load_checkpoint, rng_state, save_check
 from zoo.engine.device import Dist, autocast, choose_device, choose_precision, seed_everything
 from zoo.engine.evaluation import evaluate_model
 from zoo.engine.loaders import Loaders, make_loaders
+from zoo.engine.loggers import Loggers
 from zoo.engine.progress import EpochProgress
 from zoo.engine.recipe import Data, Recipe
 from zoo.engine.state import LoopState
@@ -96,9 +98,14 @@ class Trainer:
         resume: bool = False,
         quiet: bool = False,
         dist: Dist | None = None,
+        loggers: Sequence[str] = (),
+        expected_fingerprint: str | None = None,
     ) -> None:
         self.recipe, self.cfg, self.info, self.out = recipe, recipe.config, info, Path(out)
         self.resume, self.quiet, self.dist = resume, quiet, dist or Dist()
+        self.logger_names, self.expected_fingerprint = list(loggers), expected_fingerprint
+        self.loggers = Loggers(())
+        self._meter = (0.0, 0)  # (time, global step) of the last step logged, for samples per second
         self.device = choose_device(self.cfg.device, self.dist)
         self.autocast_dtype = choose_precision(self.cfg.precision, self.device)
         self._stop_requested = False
@@ -111,11 +118,34 @@ class Trainer:
         runs.check_fresh(self.out, self.resume)
         ckpt = self.load_checkpoint() if self.resume else None  # refused before any data is read
         run = self.setup(ckpt)
+        self.loggers = Loggers(self.logger_names if self.dist.main else (), self.log)
+        self.loggers.start(self.out, self._logged_config(run))
         started = time.perf_counter()
         samples_per_step = self.cfg.batch_size * self.cfg.grad_accum * self.dist.world
-        with self._sigint_stops(), EpochProgress(not self.quiet and self.dist.main, samples_per_step) as progress:
-            self.train(run, progress)
-        return self.finish(run, time.perf_counter() - started)
+        status = "failed"
+        try:
+            with self._sigint_stops(), EpochProgress(not self.quiet and self.dist.main, samples_per_step) as progress:
+                self.train(run, progress)
+            summary = self.finish(run, time.perf_counter() - started)
+            status = "finished"
+        except TrainingInterrupted:
+            status = "interrupted"
+            raise
+        finally:
+            self.loggers.finish(self.out, status)
+        return summary
+
+    def _logged_config(self, run: Training) -> dict[str, Any]:
+        """What loggers get at the start: the job's names, seed, world size and every setting."""
+        return {
+            **self._identity(),
+            "plugin": self.info.plugin,
+            "seed": self.cfg.seed,
+            "world_size": self.dist.world,
+            "device": self.device.type,
+            "resumed_at_step": run.state.global_step,
+            "settings": self._settings(),
+        }
 
     # Set-up -----------------------------------------------------------------------------------------------
 
@@ -140,6 +170,7 @@ class Trainer:
         data = self.recipe.build_data()
         if ckpt is not None:
             self._check_same_data(ckpt.get("run") or {}, data)
+        self._check_expected_data(data)
         loaders = make_loaders(data, self.cfg, self.dist, self.device)
         model_args = self.recipe.model_args(data)
         model = self.recipe.build_model(model_args).to(self.device)
@@ -228,9 +259,11 @@ class Trainer:
                 state.epoch_first_step = state.global_step
             self.train_epoch(run, progress)
             train_seconds = time.perf_counter() - epoch_started
+            train_loss = self._mean_train_loss(state)
             metrics = evaluate_model(self.recipe, run.eval_model, run.loaders.val, self.autocast_dtype, self.dist)
             self.log.info("epoch %d/%d: %s", state.epoch + 1, self.cfg.epochs, json.dumps(metrics))
-            state.end_epoch(metrics, train_seconds)
+            state.end_epoch(metrics, train_loss, train_seconds, time.perf_counter() - epoch_started)
+            self.loggers.log_epoch(state.epoch, {k: v for k, v in state.history[-1].items() if k != "epoch"})
             self._track_best(run, metrics)
             self.save_checkpoint(run)
             if self.cfg.best_metric and state.patience_spent(self.cfg.patience):
@@ -245,6 +278,9 @@ class Trainer:
         loss = None  # a run resumed at the very end of an epoch has no batch left in it
         total = len(run.loaders.train) + state.batch
         progress.start_epoch(f"epoch {state.epoch + 1}/{cfg.epochs}", total, state.batch, state.global_step)
+        self._meter = (time.perf_counter(), state.global_step)
+        # The epoch's loss is summed on the device, so that reading it waits for the device once per epoch.
+        loss_total = torch.tensor(state.loss_sum, dtype=torch.float64, device=self.device)
         # The loader yields CPU tensors: the default to_device is work only for another device.
         move = self.device.type != "cpu" or type(recipe).to_device is not Recipe.to_device
         scale = run.scaler.scale if run.scaler.is_enabled() else None
@@ -256,12 +292,17 @@ class Trainer:
                 loss = recipe.loss(run.train_model, batch)
             scaled = loss / accum if accum > 1 else loss
             (scale(scaled) if scale is not None else scaled).backward()
+            loss_total += loss.detach()
+            state.loss_count += 1
             pending += 1
             state.batch += 1
             if pending == accum:
                 self._step(run)
                 pending = 0
-                if cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0:
+                checkpoint = cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0
+                if checkpoint or self._stop_requested:
+                    state.loss_sum = loss_total.item()
+                if checkpoint:
                     self.save_checkpoint(run)
                 if self._stop_requested:
                     self.save_checkpoint(run)
@@ -269,11 +310,36 @@ class Trainer:
                         f"interrupted: checkpoint saved {state.where()}. "
                         f"Continue with: zoo train ... --out {self.out} --resume"
                     )
-            if progress.enabled and state.batch % cfg.log_every == 0:
+            if state.batch % cfg.log_every == 0:
                 progress.update(state.batch, state.global_step, loss)
+                if self.loggers:
+                    self._log_step(run, loss)
         if pending:  # a last partial accumulation at the end of the epoch still updates the weights
             self._step(run)
+        state.loss_sum = loss_total.item()
         progress.update(state.batch, state.global_step, loss, final=True)  # also for epochs under log_every
+
+    def _log_step(self, run: Training, loss: torch.Tensor) -> None:
+        """Send the loggers the loss, learning rate and samples per second since the last logged step."""
+        now, step = time.perf_counter(), run.state.global_step
+        last_time, last_step = self._meter
+        samples = (step - last_step) * self.cfg.batch_size * self.cfg.grad_accum * self.dist.world
+        self._meter = (now, step)
+        scalars = {"loss": loss.item(), "lr": float(run.optimizer.param_groups[0]["lr"])}
+        if step > last_step:
+            scalars["samples_per_second"] = samples / max(now - last_time, 1e-9)
+        self.loggers.log_step(step, scalars)
+
+    def _mean_train_loss(self, state: Any) -> float:
+        """The epoch's mean training loss over its batches, across all ranks."""
+        total, count = state.loss_sum, state.loss_count
+        if self.dist.world > 1:
+            import torch.distributed as tdist
+
+            both = torch.tensor([total, count], dtype=torch.float64, device=self.device)
+            tdist.all_reduce(both)
+            total, count = both.tolist()
+        return total / count if count else float("nan")
 
     def _step(self, run: Training) -> None:
         optimizer, scaler, model = run.optimizer, run.scaler, run.train_model
@@ -359,6 +425,16 @@ class Trainer:
                 f"now {now[:19]}...). Resume with the same --data-dir, or start a new run with another --out."
             )
 
+    def _check_expected_data(self, data: Data) -> None:
+        """`zoo reproduce`: the local data must be the data the published run was trained on."""
+        expected, now = self.expected_fingerprint, data.info.get("fingerprint")
+        if expected and now != expected:
+            raise UsageError(
+                f"the local {self.info.dataset} data differs from the data the published run was trained on "
+                f"(published fingerprint {expected}, local {now or 'none'}): point --data-dir at the same copy "
+                "of the dataset."
+            )
+
     def _check_same_settings(self, saved: dict[str, Any]) -> None:
         now = self._settings()
         free = self.recipe.RESUME_MAY_DIFFER  # the recipe's options that change how, never what, it trains
@@ -419,6 +495,9 @@ class Trainer:
             seed=self.cfg.seed,
             settings=dataclasses.asdict(self.cfg),
             distributed={"world_size": self.dist.world, "weights_sha256": digest},
+            device_kind=self.device.type,
+            seconds=round(run.state.seconds, 3),
+            finished=datetime.now(UTC).isoformat(timespec="seconds"),
             **{k: v for k, v in data_info.items() if k not in ("fingerprint", "name")},
         )
 
