@@ -14,7 +14,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGIN_DIRS))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) setuptools wheel
-	$(PIP) --no-build-isolation -e '.[dev]' $(addprefix -e ,$(PLUGIN_DIRS))
+	$(PIP) --no-build-isolation -e '.[dev,tensorboard]' $(addprefix -e ,$(PLUGIN_DIRS))
 	@# MovieLens-100K for the recsys tests and demo comes inside RecBole's wheel; its own dependencies are not needed.
 	$(PIP) --no-deps recbole==1.2.1
 	$(PY) -m compileall -q zoo $(PLUGIN_DIRS) >/dev/null
@@ -34,7 +34,7 @@ demo: setup
 	@bash scripts/demo.sh
 
 bench: setup
-	$(PIP) --no-build-isolation -e '.[dev,bench]'
+	$(PIP) --no-build-isolation -e '.[dev,tensorboard,bench]'
 	$(PY) bench/cli_startup.py
 	$(PY) bench/pull.py
 	$(PY) bench/train_overhead.py

@@ -26,14 +26,59 @@ def _dataset_text(config: dict[str, Any]) -> str | None:
     return dataset_name(config)
 
 
+def _curves_section(config: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
+    metric = main_metric(config, metrics)
+    shown = "Training loss" + (f" and {metric}" if metric else "")
+    return f"""
+## Training curves
+
+![{shown} per epoch; the star marks the epoch whose weights these are](training_curves.png)
+"""
+
+
 def main_metric(config: Mapping[str, Any], metrics: Mapping[str, float]) -> str | None:
     """The metric a run was judged by: its recipe's best_metric when the run reported it, else its first one."""
     best = (config.get("settings") or {}).get("best_metric")
     return best if best in metrics else next(iter(sorted(metrics)), None)
 
 
-def model_card(repo_id: str, config: dict[str, Any], metrics: dict[str, float], license: str | None = None) -> str:
-    """README.md: YAML metadata (library, tags, license, datasets, base_model, model-index) and a short body."""
+def reproduce_command(repo_id: str, config: Mapping[str, Any], revision: str = "main") -> str:
+    """The `zoo reproduce` command for a published run: the branch when not main, the run's world size."""
+    world = (config.get("distributed") or {}).get("world_size") or 1
+    target = repo_id if revision == "main" else f"{repo_id}@{revision}"
+    return f"zoo reproduce {target}" + (f" --nproc {world}" if isinstance(world, int) and world > 1 else "")
+
+
+def _reproduce_section(repo_id: str, config: dict[str, Any], revision: str) -> str:
+    dataset = config.get("dataset") if isinstance(config.get("dataset"), dict) else {}
+    data = (
+        f" Pass `--data-dir` with your copy of {dataset.get('name')} unless zoo finds it by itself; zoo refuses data "
+        f"whose fingerprint is not `{dataset['fingerprint']}`."
+        if dataset.get("fingerprint")
+        else ""
+    )
+    return f"""
+## Reproduce
+
+Retrain this model with its recorded recipe, settings and seed, and check every metric above against what the
+retrained weights measure (bitwise, within a tolerance, or differs).{data}
+
+```bash
+{reproduce_command(repo_id, config, revision)}
+```
+"""
+
+
+def model_card(
+    repo_id: str,
+    config: dict[str, Any],
+    metrics: dict[str, float],
+    license: str | None = None,
+    curves: bool = False,
+    revision: str = "main",
+) -> str:
+    """README.md: YAML metadata (library, tags, license, datasets, base_model, model-index) and a body with the
+    metrics, the training curves (`curves`: training_curves.png is in the repo), the training and how to reproduce."""
     from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
     task = config.get("task") or "other"
@@ -97,10 +142,11 @@ model = zoo.create_model("{repo_id}", pretrained=True)
 |---|---|
 {rows}
 
+{_curves_section(config, metrics) if curves else ""}
 ## Training
 
 | | |
 |---|---|
 {training}
-"""
+{_reproduce_section(repo_id, config, revision)}"""
     return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))

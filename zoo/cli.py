@@ -512,6 +512,119 @@ def train(
     _echo(f"run folder  {result['run_dir']}")
 
 
+@app.command("runs")
+def runs_(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="DIR to search (default: runs/), or: show RUN_DIR.", metavar="[DIR] | show RUN_DIR"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List the finished runs under DIR as a table, or show one run's epochs and curves ('zoo runs show RUN_DIR')."""
+    from zoo.run_index import DEFAULT_ROOT, list_runs, show_run
+
+    args = list(args or [])
+    if args[:1] == ["show"]:
+        if len(args) != 2:
+            raise UsageError("'zoo runs show' takes one run folder: zoo runs show RUN_DIR")
+        shown = show_run(args[1])
+        if as_json:
+            _print_json(shown)
+        else:
+            _show_run(shown)
+        return
+    if len(args) > 1:
+        raise UsageError("'zoo runs' takes one folder to search (zoo runs [DIR]), or 'show RUN_DIR'")
+    root = args[0] if args else DEFAULT_ROOT
+    if not args and not Path(root).is_dir():
+        rows: list[dict[str, Any]] = []
+    else:
+        rows = list_runs(root)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        _echo(f"No finished runs under {root}/. Train one with 'zoo train MODEL'.")
+        return
+    table = _table("Run", "Model", "Recipe", "Dataset", "Metric", "Epochs", "Wall time", "Date", "Published")
+    for r in rows:
+        metric = f"{r['metric']['name']} {r['metric']['value']:.4g}" if r["metric"] else "-"
+        seconds = f"{r['seconds']:.1f} s" if isinstance(r["seconds"], (int, float)) else "-"
+        date = (r["finished"] or "-")[:16].replace("T", " ")
+        _add_row(table, r["run_dir"], r["model"], r["recipe"], r["dataset"] or "-", metric, r["epochs"] or "-",
+                 seconds, date, r["published"] or "-")  # fmt: skip
+    _console().print(table)
+
+
+def _show_run(shown: dict[str, Any]) -> None:
+    from zoo.curves import loss_key, series
+    from zoo.textchart import bar_chart
+
+    history, best = shown["history"], shown["best_epoch"]
+    metric = shown["metric"]["name"] if shown["metric"] else None
+    _echo(f"{shown['run_dir']}: {shown['model']} ({shown['recipe']} on {shown['dataset']})")
+    columns = list(dict.fromkeys(k for row in history for k in row if k != "epoch"))
+    table = _table("Epoch", *columns)
+    for row in history:
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k, "") for k in columns)]
+        _add_row(table, f"{row['epoch']}{' *' if row['epoch'] == best else ''}", *cells)
+    _console().print(table)
+    for key in dict.fromkeys([loss_key(history), *([metric] if metric else [])]):
+        epochs, values = series(history, key)
+        _echo("")
+        for line in bar_chart(key, epochs, values, best):
+            _echo(line)
+
+
+@app.command()
+def reproduce(
+    target: Annotated[str, typer.Argument(help="A repo published with zoo: ORG/NAME[@REV].", metavar="ORG/NAME[@REV]")],
+    data_dir: Annotated[str | None, typer.Option(help="Where your copy of the dataset is.", metavar="PATH")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="The reproduction's run folder (default: runs/reproduce-NAME-REV8).", metavar="DIR"),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option(help="How far (absolute) a reproduced metric may be from the published one.")
+    ] = 0.005,
+    nproc: Annotated[
+        int | None, typer.Option(help="Processes (default: the published run's world size).", metavar="N")
+    ] = None,
+    hub: HubOption = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """Retrain a published model from its recorded recipe, settings and seed, and check its weights and metrics.
+
+    Exit 0 when they reproduce (bitwise or within --tolerance), 1 when they differ, 2 when the data differs."""
+    from zoo.reproduce import reproduce as reproduce_run
+
+    result = reproduce_run(
+        target, data_dir=data_dir, out=out, tolerance=tolerance, nproc=nproc, hub=hub, quiet=quiet or as_json
+    )
+    if as_json:
+        _print_json(result.to_json())
+    else:
+        table = _table("Metric", "Published", "Reproduced", "Delta", "Stated in")
+        for m in result.metrics:
+            reproduced = "-" if m.reproduced is None else f"{m.reproduced:.6g}"
+            delta = "-" if m.delta is None else f"{m.delta:+.6g}"
+            _add_row(table, m.name, f"{m.published:.6g}", reproduced, delta, ", ".join(m.sources))
+        _console().print(table)
+        weights = "identical" if result.same_weights else "not identical"
+        _echo(f"run folder  {result.run_dir}")
+        _echo(f"weights     {weights} to {result.repo_id}@{result.revision}")
+        explain = {
+            "bitwise": "the same weights and every published metric",
+            "within-tolerance": f"every published metric within {result.tolerance:g}",
+            "differs": "the published metrics do not come out again"
+            + (" (the weights do: the published metrics are wrong)" if result.same_weights else ""),
+        }[result.verdict]
+        _echo(f"verdict     {result.verdict}: {explain}")
+    if result.verdict == "differs":
+        raise SystemExit(1)
+
+
 @app.command("eval")
 def eval_(
     target: Annotated[

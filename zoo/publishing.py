@@ -12,15 +12,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from zoo import curves
 from zoo.atomic import clean_stale, temp_name, write_text
 from zoo.card import dataset_name
 from zoo.catalog import ENTRY_NAME_RE
-from zoo.errors import UsageError
+from zoo.errors import UsageError, warn
 from zoo.hub import PulledFile, describe, hub_errors, hub_location, is_local, library
 from zoo.integrity import Digests, hash_file
 from zoo.paths import check_branch, check_repo_id
 from zoo.registry import get_registry
-from zoo.runs import CONFIG, METRICS, WEIGHTS, read_run, side_files, write_json
+from zoo.runs import CONFIG, METRICS, WEIGHTS, read_history, read_run, record_published, side_files, write_json
 
 
 @dataclass
@@ -55,8 +56,8 @@ def _entry_name(arch: str, config: Mapping[str, Any], repo_id: str, name: str | 
     return name
 
 
-def _stage(run: Any, repo_id: str, folder: Path, license: str | None) -> dict[str, Path]:
-    from zoo.card import model_card, publish_config
+def _stage(run: Any, repo_id: str, folder: Path, license: str | None, revision: str) -> dict[str, Path]:
+    from zoo.card import main_metric, model_card, publish_config
 
     staged: dict[str, Path] = {}
     for path, source in {WEIGHTS: run.weights, **side_files(run.folder)}.items():
@@ -68,7 +69,12 @@ def _stage(run: Any, repo_id: str, folder: Path, license: str | None) -> dict[st
             shutil.copyfile(source, staged[path])
     staged[CONFIG] = write_json(folder / CONFIG, publish_config(run.config, run.metrics))
     staged[METRICS] = write_json(folder / METRICS, run.metrics)
-    staged["README.md"] = write_text(folder / "README.md", model_card(repo_id, run.config, run.metrics, license))
+    history = read_history(run.folder)
+    if history:
+        metric = main_metric(run.config, run.metrics)
+        staged[curves.FILE] = curves.render(history, metric, run.epoch, folder / curves.FILE)
+    card = model_card(repo_id, run.config, run.metrics, license, curves=bool(history), revision=revision)
+    staged["README.md"] = write_text(folder / "README.md", card)
     return staged
 
 
@@ -105,7 +111,7 @@ def publish(
             task=run.config.get("task") or spec.task,
             license=license or run.config.get("license"),
             description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
-            files={f.path: f"sha256:{f.sha256}" for f in files if f.path not in ("README.md", METRICS)},
+            files={f.path: f"sha256:{f.sha256}" for f in files if f.path not in ("README.md", METRICS, curves.FILE)},
             metrics=run.metrics,
             preprocessing=run.config.get("preprocessing"),
         )
@@ -120,7 +126,7 @@ def publish(
     )
     clean_stale(tempfile.gettempdir())  # what killed publishes left behind
     with tempfile.TemporaryDirectory(prefix=temp_name()) as tmp:
-        staged = _stage(run, repo_id, Path(tmp), license)
+        staged = _stage(run, repo_id, Path(tmp), license, revision)
         digests: dict[str, Digests] = {path: hash_file(file) for path, file in staged.items()}
         commit = commit_url = None
         if dry_run:
@@ -141,6 +147,11 @@ def publish(
     )
     if register is not None and not dry_run:
         result.registered = str(upsert_entry(Path(register), entry_name, table))
+    if commit is not None and not create_pr:
+        try:
+            record_published(run.folder, repo_id, commit, location)
+        except OSError as exc:  # the commit is made; a read-only run folder only loses the note
+            warn(f"published, but could not note it in {run.folder}: {exc.strerror or exc}")
     return result
 
 

@@ -40,6 +40,8 @@ class Run:
     folder: Path
     config: dict[str, Any]
     metrics: dict[str, float]
+    #: the epoch the weights come from (the best one with best_metric, else the last)
+    epoch: int | None = None
 
     @property
     def weights(self) -> Path:
@@ -121,7 +123,59 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
         raise UsageError(f"{folder / METRICS} must map metric names to finite numbers, got {metrics!r:.80}")
     check_safetensors(folder / WEIGHTS)
     # metrics.json also records which epoch they come from; that is not a metric to publish.
-    return Run(folder=folder, config=config, metrics={k: v for k, v in metrics.items() if k != "epoch"})
+    epoch = metrics.get("epoch")
+    return Run(
+        folder=folder,
+        config=config,
+        metrics={k: v for k, v in metrics.items() if k != "epoch"},
+        epoch=int(epoch) if isinstance(epoch, (int, float)) and epoch == int(epoch) else None,
+    )
+
+
+def read_history(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """metrics.jsonl: one row per epoch (its metrics, train_loss, train_seconds, steps); [] when absent."""
+    path = Path(folder) / HISTORY
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    rows = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (ValueError, RecursionError):
+            row = None
+        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+            raise UsageError(f"{path}:{number} is not a metrics row 'zoo train' writes (a JSON object with an epoch)")
+        rows.append(row)
+    return rows
+
+
+def record_published(folder: Path, repo_id: str, revision: str, hub: str | None) -> None:
+    """Remember in the run folder that it was published (`zoo runs` shows the latest); `hub`: a local hub folder or
+    endpoint, None for the default Hub."""
+    from datetime import UTC, datetime
+
+    entries = read_published(folder)
+    entries.append(
+        {"repo_id": repo_id, "revision": revision, "hub": hub, "date": datetime.now(UTC).isoformat(timespec="seconds")}
+    )
+    write_json(folder / PUBLISHED, entries)
+
+
+def read_published(folder: Path) -> list[dict[str, Any]]:
+    """The repos a run was published to, oldest first; [] when none or the file is unreadable."""
+    try:
+        entries = json.loads((folder / PUBLISHED).read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(entries, list):
+        return []
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("repo_id"), str)]
 
 
 def check_out_folder(folder: Path) -> None:

@@ -192,6 +192,19 @@ def save(model_or_state: Any, path: Path, metadata: Mapping[str, str] | None = N
     return path
 
 
+def tensors_digest(state: Mapping[str, Any]) -> str:
+    """sha256 over a state dict's names and raw tensor bytes, in name order: equal exactly when the weights are."""
+    import hashlib
+
+    import torch
+
+    digest = hashlib.sha256()
+    for name, tensor in sorted(state.items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def check_safetensors(path: Path) -> None:
     """Refuse a file whose safetensors header does not parse (cheap: reads the header only)."""
     from safetensors import SafetensorError, safe_open

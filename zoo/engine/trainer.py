@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -32,6 +31,7 @@ from zoo.engine.progress import EpochProgress
 from zoo.engine.recipe import Data, Recipe
 from zoo.engine.state import LoopState
 from zoo.errors import UsageError, ZooError, warn
+from zoo.weights import tensors_digest
 
 
 class TrainingInterrupted(ZooError):
@@ -76,11 +76,7 @@ class Training:
 
 
 def weights_digest(model: torch.nn.Module) -> str:
-    digest = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+    return tensors_digest(model.state_dict())
 
 
 class Trainer:

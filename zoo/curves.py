@@ -1,0 +1,63 @@
+"""training_curves.png: a run's training loss and main metric per epoch, best epoch marked (matplotlib, Agg)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from zoo.atomic import replacing
+
+FILE = "training_curves.png"
+
+
+def series(history: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    """(epochs, values) of one column of metrics.jsonl, leaving out rows without a finite value for it."""
+    points = [
+        (int(row["epoch"]), float(row[key]))
+        for row in history
+        if isinstance(row.get(key), (int, float)) and not isinstance(row.get(key), bool) and math.isfinite(row[key])
+    ]
+    return [e for e, _ in points], [v for _, v in points]
+
+
+def loss_key(history: Sequence[dict[str, Any]]) -> str:
+    """The training loss column: train_loss, or the validation loss of runs recorded before zoo kept it."""
+    return "train_loss" if any("train_loss" in row for row in history) else "loss"
+
+
+def render(history: Sequence[dict[str, Any]], metric: str | None, best_epoch: int | None, path: Path) -> Path:
+    """Draw the training loss and `metric` per epoch into a PNG at `path` (atomically); mark `best_epoch`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(9, 3.4), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)  # the Agg canvas, without pyplot's global state or a display
+    panels = [(loss_key(history), "training loss")] + ([(metric, metric)] if metric else [])
+    for index, (key, title) in enumerate(panels):
+        axes = figure.add_subplot(1, len(panels), index + 1)
+        epochs, values = series(history, key)
+        axes.plot(epochs, values, marker="o", markersize=3, color="tab:blue" if index == 0 else "tab:green")
+        if key == "train_loss" and metric != "loss":
+            val_epochs, val_loss = series(history, "loss")
+            if val_loss:
+                axes.plot(val_epochs, val_loss, linestyle="--", color="tab:gray", label="validation loss")
+                axes.legend(loc="best", fontsize="small")
+        if best_epoch in epochs:
+            value = values[epochs.index(best_epoch)]
+            axes.axvline(best_epoch, color="tab:red", linestyle=":", linewidth=1)
+            axes.plot([best_epoch], [value], marker="*", markersize=12, color="tab:red", linestyle="none")
+            if index == len(panels) - 1:
+                axes.annotate(
+                    f"best: epoch {best_epoch}, {value:.4g}", (best_epoch, value), textcoords="offset points",
+                    xytext=(0, 8), ha="right" if best_epoch == max(epochs) else "center", fontsize="small",
+                    color="tab:red",
+                )  # fmt: skip
+        axes.set_title(title)
+        axes.set_xlabel("epoch")
+        axes.grid(alpha=0.3)
+        axes.xaxis.get_major_locator().set_params(integer=True)
+    with replacing(path) as tmp, open(tmp, "wb") as fh:
+        figure.savefig(fh, format="png", metadata={"Software": None})
+    return path

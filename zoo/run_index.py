@@ -1,0 +1,77 @@
+"""`zoo runs`: the finished run folders under a folder, summarised; `zoo runs show`: one run epoch by epoch."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from zoo import runs
+from zoo.card import dataset_name, main_metric
+from zoo.errors import UsageError, ZooError, warn
+
+DEFAULT_ROOT = "runs"
+
+
+def _is_run(folder: Path, names: list[str]) -> bool:
+    return runs.CONFIG in names and runs.METRICS in names and runs.is_zoo_config(runs.read_config_json(folder))
+
+
+def find_runs(root: str | os.PathLike[str] = DEFAULT_ROOT) -> list[Path]:
+    """Every finished run folder (a zoo config.json and metrics.json) anywhere under `root`, itself included;
+    the folders inside a run (data/, checkpoints/, tensorboard/) are not searched."""
+    root = Path(root)
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder: name the folder that holds your runs (zoo train writes to runs/)")
+    found = []
+    for current, folders, files in os.walk(root, onerror=None):
+        if _is_run(Path(current), files):
+            found.append(Path(current))
+            folders[:] = []
+        else:
+            folders[:] = sorted(f for f in folders if not f.startswith("."))
+    return found
+
+
+def summary(folder: Path) -> dict[str, Any]:
+    """One row of `zoo runs --json`."""
+    run = runs.read_run(folder)
+    config = run.config
+    history = runs.read_history(folder)
+    name = main_metric(config, run.metrics)
+    published = runs.read_published(folder)
+    latest = published[-1] if published else None
+    return {
+        "run_dir": str(folder),
+        "model": config.get("model"),
+        "recipe": config.get("recipe"),
+        "dataset": dataset_name(config),
+        "metric": {"name": name, "value": run.metrics[name]} if name else None,
+        "epochs": len(history) or run.epoch,
+        "seconds": config.get("seconds"),
+        "finished": config.get("finished"),
+        "published": f"{latest['repo_id']}@{latest.get('revision')}" if latest else None,
+    }
+
+
+def list_runs(root: str | os.PathLike[str] = DEFAULT_ROOT) -> list[dict[str, Any]]:
+    """`zoo runs [DIR]`: a summary of every finished run under `root`, oldest first; damaged ones are skipped with
+    a warning."""
+    rows = []
+    for folder in find_runs(root):
+        try:
+            rows.append(summary(folder))
+        except ZooError as exc:
+            warn(f"skipped {folder}: {exc}")
+    return sorted(rows, key=lambda r: (str(r["finished"] or ""), r["run_dir"]))
+
+
+def show_run(folder: str | os.PathLike[str]) -> dict[str, Any]:
+    """`zoo runs show RUN_DIR`: the summary, the best epoch and every epoch's row of metrics.jsonl."""
+    folder = Path(folder)
+    if not (folder / runs.CONFIG).is_file():
+        raise UsageError(f"{folder} is not a run folder (no {runs.CONFIG}); 'zoo runs' lists the run folders")
+    row = summary(folder)
+    row["best_epoch"] = runs.read_run(folder).epoch
+    row["history"] = runs.read_history(folder)
+    return row
