@@ -37,3 +37,17 @@ def test_card_without_dataset_or_metrics():
 def test_publish_config_adds_metrics_and_keeps_the_run_fields():
     config = publish_config(CONFIG, {"accuracy": 0.5})
     assert config["metrics"] == {"accuracy": 0.5} and config["seed"] == 7 and config["published_with"]
+
+
+def test_card_shows_the_curves_and_the_command_that_reproduces_it():
+    import re
+    import shlex
+
+    config = {**CONFIG, "distributed": {"world_size": 2}}
+    card = ModelCard(model_card("me/flowers", config, {"accuracy": 0.91}, curves=True, revision="v2"))
+    assert "![Training loss and accuracy per epoch" in card.text and "(training_curves.png)" in card.text
+    [command] = re.findall(r"## Reproduce\n.*?```bash\n(.*?)\n```", card.text, re.S)
+    assert shlex.split(command) == ["zoo", "reproduce", "me/flowers@v2", "--nproc", "2"]
+    assert "`sha256:ab`" in card.text  # the fingerprint the data must have
+    plain = ModelCard(model_card("me/flowers", CONFIG, {"accuracy": 0.91}))
+    assert "training_curves.png" not in plain.text and "```bash\nzoo reproduce me/flowers\n```" in plain.text

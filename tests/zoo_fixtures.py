@@ -88,7 +88,7 @@ def params_cache() -> Path:
 @pytest.fixture
 def zoo_env(params_cache: Path, tmp_path: Path) -> dict[str, str]:
     """The environment for a `zoo` subprocess: its own HF cache, no ZOO_* or HF_* settings, a wide terminal."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "HF_", "PYTHONPATH"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "HF_", "MLFLOW_", "PYTHONPATH"))}
     env.update(
         ZOO_CACHE_DIR=str(params_cache),
         HF_HOME=str(tmp_path / "hf"),
@@ -102,15 +102,20 @@ def zoo_env(params_cache: Path, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def run_zoo(zoo_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run the installed `zoo` console script; `sites=[...]` adds plugin site dirs, `env={...}` more variables."""
+    """Run the installed `zoo` console script; `sites=[...]` adds plugin site dirs, `env={...}` more variables,
+    `cwd` the working folder."""
 
     def run(
-        *args: str, sites: list[Path] = (), env: dict[str, str] | None = None, timeout: float = 300
+        *args: str,
+        sites: list[Path] = (),
+        env: dict[str, str] | None = None,
+        timeout: float = 300,
+        cwd: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         full = dict(zoo_env, **(env or {}))
         if sites:
             full["PYTHONPATH"] = os.pathsep.join(str(s) for s in sites)
-        return subprocess.run([str(ZOO), *args], env=full, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run([str(ZOO), *args], env=full, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
     return run
 

@@ -22,8 +22,8 @@ from zoo.paths import check_repo_path
 
 WEIGHTS, CONFIG, METRICS, HISTORY = "model.safetensors", "config.json", "metrics.json", "metrics.jsonl"
 LOG = "train.log"
-#: where `zoo publish` records the repos a run went to; the built-in tensorboard logger's event files
-PUBLISHED, TENSORBOARD = "published.json", "tensorboard"
+#: where `zoo publish` records the repos a run went to; the tensorboard logger's event files; other loggers' files
+PUBLISHED, TENSORBOARD, LOGS = "published.json", "tensorboard", "logs"
 #: the folder of side files a dataset adapter asks the run to keep (`Data.files`); published and pulled with it
 DATA = "data"
 CHECKPOINT = Path("checkpoints") / "last.pt"
@@ -31,7 +31,7 @@ CHECKPOINT = Path("checkpoints") / "last.pt"
 JOB, RESULT, ERROR_PREFIX = ".job.json", ".result.json", ".error-rank"
 # What `zoo train` writes into a run folder; anything else there belongs to the user.
 RUN_FILES = frozenset(
-    {WEIGHTS, CONFIG, METRICS, HISTORY, LOG, DATA, CHECKPOINT.parts[0], JOB, RESULT, PUBLISHED, TENSORBOARD}
+    {WEIGHTS, CONFIG, METRICS, HISTORY, LOG, DATA, CHECKPOINT.parts[0], JOB, RESULT, PUBLISHED, TENSORBOARD, LOGS}
 )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import UsageError, warn
+from zoo.errors import UnknownNameError, warn
 
 ENV = "ZOO_LOGGERS"
 
@@ -51,8 +51,10 @@ def check(names: Sequence[str]) -> list[str]:
     for name in names:
         try:
             spec = loggers.get(name)
-        except UsageError as exc:
-            raise UsageError(f"{exc} (from --logger or {ENV})") from None
+        except UnknownNameError:
+            shown = sorted({loggers.display_name(s) for s in loggers.by_qualified.values()})
+            hint = f"Loggers installed: {', '.join(shown)} (asked for by --logger or {ENV})."
+            raise UnknownNameError("logger", name, shown, hint) from None
         spec.build()  # builds nothing on disk: a logger needing a package that is absent says so here
         checked.append(spec.qualified_name)
     return checked

@@ -295,6 +295,8 @@ class Trainer:
             if pending == accum:
                 self._step(run)
                 pending = 0
+                if self.loggers and state.global_step % cfg.log_every == 0:
+                    self._log_step(run, loss)
                 checkpoint = cfg.checkpoint_every and state.global_step % cfg.checkpoint_every == 0
                 if checkpoint or self._stop_requested:
                     state.loss_sum = loss_total.item()
@@ -306,10 +308,8 @@ class Trainer:
                         f"interrupted: checkpoint saved {state.where()}. "
                         f"Continue with: zoo train ... --out {self.out} --resume"
                     )
-            if state.batch % cfg.log_every == 0:
+            if progress.enabled and state.batch % cfg.log_every == 0:
                 progress.update(state.batch, state.global_step, loss)
-                if self.loggers:
-                    self._log_step(run, loss)
         if pending:  # a last partial accumulation at the end of the epoch still updates the weights
             self._step(run)
         state.loss_sum = loss_total.item()
