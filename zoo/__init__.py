@@ -33,6 +33,9 @@ _API = {
     "train": "zoo.engine.run",
     "evaluate": "zoo.engine.run",
     "predict": "zoo.engine.run",
+    "list_runs": "zoo.run_index",
+    "show_run": "zoo.run_index",
+    "reproduce": "zoo.reproduction",
 }
 
 __all__ = [
@@ -48,6 +51,7 @@ __all__ = [
     "hookimpl",
     "list_models",
     "list_plugins",
+    "list_runs",
     "load_pretrained",
     "model_info",
     "model_summaries",
@@ -56,7 +60,9 @@ __all__ = [
     "publish",
     "pull",
     "reload",
+    "reproduce",
     "search",
+    "show_run",
     "train",
 ]
 
@@ -69,6 +75,8 @@ if TYPE_CHECKING:
     from zoo.pretrained import load_pretrained
     from zoo.publishing import publish
     from zoo.registry import get_registry, reload
+    from zoo.reproduction import reproduce
+    from zoo.run_index import list_runs, show_run
     from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
 
 

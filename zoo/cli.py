@@ -547,13 +547,23 @@ def runs_(
         _echo(f"No finished runs under {root}/. Train one with 'zoo train MODEL'.")
         return
     table = _table("Run", "Model", "Recipe", "Dataset", "Metric", "Epochs", "Wall time", "Date", "Published")
+    for column in table.columns:  # nine columns: on a narrow terminal they wrap rather than lose their ends
+        column.no_wrap, column.overflow = False, "fold"
     for r in rows:
         metric = f"{r['metric']['name']} {r['metric']['value']:.4g}" if r["metric"] else "-"
         seconds = f"{r['seconds']:.1f} s" if isinstance(r["seconds"], (int, float)) else "-"
         date = (r["finished"] or "-")[:16].replace("T", " ")
         _add_row(table, r["run_dir"], r["model"], r["recipe"], r["dataset"] or "-", metric, r["epochs"] or "-",
-                 seconds, date, r["published"] or "-")  # fmt: skip
+                 seconds, date, _short_revision(r["published"]) or "-")  # fmt: skip
     _console().print(table)
+
+
+def _short_revision(target: str | None) -> str | None:
+    """ORG/NAME@<40 hex> as ORG/NAME@<first 8>, as git shows commits."""
+    if target is None or "@" not in target:
+        return target
+    repo, _, revision = target.rpartition("@")
+    return f"{repo}@{revision[:8]}"
 
 
 def _show_run(shown: dict[str, Any]) -> None:
@@ -597,7 +607,7 @@ def reproduce(
     """Retrain a published model from its recorded recipe, settings and seed, and check its weights and metrics.
 
     Exit 0 when they reproduce (bitwise or within --tolerance), 1 when they differ, 2 when the data differs."""
-    from zoo.reproduce import reproduce as reproduce_run
+    from zoo.reproduction import reproduce as reproduce_run
 
     result = reproduce_run(
         target, data_dir=data_dir, out=out, tolerance=tolerance, nproc=nproc, hub=hub, quiet=quiet or as_json

@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -45,7 +46,7 @@ def test_params_metrics_and_run_files_land_in_the_default_sqlite_store(zoo_env, 
     assert {"model.safetensors", "config.json", "metrics.json", "metrics.jsonl", "train.log"} <= artifacts
     assert "checkpoints" not in artifacts  # the resumable checkpoint stays local
     stored = client.download_artifacts(run.info.run_id, "metrics.json", str(tmp_path / "back"))
-    assert json.loads(open(stored).read()) == json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert json.loads(Path(stored).read_text()) == json.loads((tmp_path / "run" / "metrics.json").read_text())
 
 
 def test_mlflow_tracking_uri_and_experiment_name_are_honoured(zoo_env, tmp_path):
