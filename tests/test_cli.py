@@ -77,8 +77,11 @@ def test_plugins_table_and_json(run_zoo):
         "models",
         "datasets",
         "recipes",
+        "loggers",
     }
-    assert "zoo-wav2vec" in run_zoo("plugins").stdout
+    assert rows["mlflow"]["loggers"] == ["mlflow"] and rows["resnet"]["loggers"] == []
+    table = run_zoo("plugins").stdout
+    assert "zoo-wav2vec" in table and "Loggers" in table
 
 
 def test_unknown_name_exits_2_with_did_you_mean(run_zoo):

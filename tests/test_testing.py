@@ -25,6 +25,7 @@ def test_each_violation_is_named_with_its_plugin_and_a_fix(run_zoo, bad):
         "predict [badcontract: forgetful-fit with forgetful]": "returned 0 outputs for 1 inputs",
         "catalog [badcontract]": "weights 'ghost.v1' are for 'ghost', which no plugin registers",
         "claims [badcontract]": "claim_repo raised KeyError: 'architecture' for config.json {}",
+        "logger [badcontract: tracker-down]": "log_step raised ConnectionError: the tracking server at 127.0.0.1:9",
     }
     for where, message in expected.items():
         [line] = [f for f in failures if f.startswith(f"FAIL {where}:")]
@@ -33,7 +34,7 @@ def test_each_violation_is_named_with_its_plugin_and_a_fix(run_zoo, bad):
     assert "recipe nan-fit: no limits for its numeric options width" in specs and "limits=" in specs
     assert len(failures) == len(expected)
     assert all(" Fix: " in line for line in failures)
-    assert re.search(r"badcontract: \d+ checks passed, 9 failed", proc.stdout)
+    assert re.search(r"badcontract: \d+ checks passed, 10 failed", proc.stdout)
     # what the plugin does right passes: the sound model builds, its recipe trains
     assert "ok   build [badcontract: forgetful]" in proc.stdout
     assert "ok   train-step [badcontract: forgetful-fit with forgetful]" in proc.stdout
@@ -48,6 +49,7 @@ def test_json_report(run_zoo, bad):
     assert failed == {"no-torch-on-import", "specs", "params", "build", "train-step", "safetensors", "predict"} | {
         "catalog",
         "claims",
+        "logger",
     }
     assert all(set(c) == {"check", "plugin", "subject", "ok", "message", "fix"} for c in report["checks"])
 

@@ -14,6 +14,7 @@ engine on the dataset's own sample (`DatasetSpec(sample=...)`), and `zoo.predict
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -463,6 +464,38 @@ def _recipe_checks(runner: _Runner, registry: Any, rspec: Any) -> None:
 # Entry points ----------------------------------------------------------------------------------------------------
 
 
+# What a logger sees of a run in the `logger` check: one start, step, epoch and finish.
+LOGGER_CALLS: list[tuple[str, Any]] = [
+    ("log_step", (1, {"loss": 1.0, "lr": 0.1, "samples_per_second": 100.0})),
+    ("log_epoch", (1, {"accuracy": 0.5, "loss": 0.9, "train_loss": 1.0, "train_seconds": 0.1, "steps": 1})),
+]
+
+
+def _logger(spec: Any, work: Path) -> None:
+    """The logger builds and takes a whole run (start, a step, an epoch, finish) in an empty run folder."""
+    from zoo.engine.loggers import TrainingLogger
+
+    logger = spec.build()
+    if not isinstance(logger, TrainingLogger):
+        raise _Failed(
+            f"its factory returned a {type(logger).__name__}, not a TrainingLogger",
+            "subclass zoo.plugin.TrainingLogger",
+        )
+    run = work / f"logger-{spec.name}"
+    run.mkdir()
+    config = {"model": "m", "recipe": "r", "dataset": "d", "seed": 0, "world_size": 1, "settings": {"lr": 0.1}}
+    calls = [("start", (run, config)), *LOGGER_CALLS, ("finish", (run, "finished"))]
+    with contextlib.chdir(work):  # a logger that writes where it runs (MLflow's ./mlflow.db) writes here
+        for method, args in calls:
+            try:
+                getattr(logger, method)(*args)
+            except Exception as exc:
+                raise _Failed(
+                    f"{method} raised {_error(exc)}",
+                    "a logger must take a well-formed run without raising: check in its constructor what it needs",
+                ) from None
+
+
 def check_plugin(name: str, work_dir: str | os.PathLike[str] | None = None) -> Report:
     """Run every check on the installed plugin `name` (its entry-point name); return the report."""
     from zoo.registry import get_registry
@@ -495,6 +528,8 @@ def check_plugin(name: str, work_dir: str | os.PathLike[str] | None = None) -> R
         runner.run("catalog", "", "fix the catalog file as the message says", lambda: _catalog(registry, info))
         if any(i.plugin_name == name for i in registry.plugin_set.manager.hook.claim_repo.get_hookimpls()):
             runner.run("claims", "", "", lambda: _claims(name))
+        for lspec in info.loggers:
+            runner.run("logger", lspec.name, "", lambda s=lspec: _logger(s, runner.work))
         return runner.report
 
 
