@@ -191,6 +191,9 @@ def test_names_anywhere(cli, name, command, tmp_path):
 @pytest.fixture
 def run_folder(make_run, tmp_path):
     folder, _ = make_run("cnn", dataset="cifar10", folder=tmp_path / "run")
+    rows = [{"epoch": e, "accuracy": 0.5 + e / 10, "loss": 1 / e, "train_loss": 1.2 / e, "steps": 3} for e in (1, 2)]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (folder / "published.json").write_text(json.dumps([{"repo_id": "me/run", "revision": "a" * 40, "hub": None}]))
     return folder
 
 
@@ -272,8 +275,11 @@ def test_damaged_catalogs(cli, catalog, mutation, tmp_path):
         cli(*args, env={"ZOO_REGISTRY": str(damaged)})
 
 
+RUN_PARTS = ["config.json", "metrics.json", "model.safetensors", "metrics.jsonl", "published.json"]
+
+
 @FAST
-@given(part=st.sampled_from(["config.json", "metrics.json", "model.safetensors"]), mutation=MUTATIONS)
+@given(part=st.sampled_from(RUN_PARTS), mutation=MUTATIONS)
 def test_damaged_run_folders(cli, run_folder, part, mutation, tmp_path):
     damaged = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "run"
     shutil.copytree(run_folder, damaged)
@@ -284,6 +290,79 @@ def test_damaged_run_folders(cli, run_folder, part, mutation, tmp_path):
     Image.new("RGB", (32, 32), (10, 20, 30)).save(image)
     cli("publish", str(damaged), "me/run", "--dry-run")
     cli("predict", str(damaged), str(image))
+    cli("runs", str(damaged.parent), "--json")
+    cli("runs", "show", str(damaged))
+
+
+ROW_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+ROWS = st.lists(
+    st.fixed_dictionaries(
+        {"epoch": st.integers(-3, 10**6 + 3)}, optional={"accuracy": ROW_VALUES, "train_loss": ROW_VALUES}
+    )
+    | st.dictionaries(st.sampled_from(["epoch", "accuracy", "loss", "train_loss"]), ROW_VALUES, max_size=4),
+    max_size=6,
+)
+
+
+@FAST
+@given(rows=ROWS)
+@example(rows=[{"epoch": 1, "accuracy": -1e308}, {"epoch": 2, "accuracy": 1e308}])
+def test_any_metrics_jsonl_shows_and_publishes_or_is_refused(cli, run_folder, rows, tmp_path):
+    damaged = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "run"
+    shutil.copytree(run_folder, damaged)
+    (damaged / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    cli("runs", "show", str(damaged))
+    cli("publish", str(damaged), "me/run", "--dry-run")
+
+
+@pytest.fixture(scope="module")
+def published_tiny(tmp_path_factory, plugin_sites):
+    """The files of a real tiny_mlp run as `zoo publish` commits them (read back from a local hub)."""
+    import subprocess
+
+    from zoo_fixtures import ZOO
+
+    from zoo.localhub import LocalHub
+
+    work = tmp_path_factory.mktemp("published-tiny")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
+    env.update(PYTHONPATH=str(plugin_sites("zoo-tinyplug")), ZOO_CACHE_DIR=os.environ["ZOO_CACHE_DIR"])
+    for args in (
+        ["train", "tiny_mlp", "--epochs", "1", "--device", "cpu", "--quiet", "--out", str(work / "run")],
+        ["publish", str(work / "run"), "me/tiny", "--hub", str(work / "hub")],
+    ):
+        subprocess.run([str(ZOO), *args], env=env, check=True, capture_output=True, timeout=300)
+    hub = LocalHub(work / "hub")
+    files = {}
+    for entry in hub.tree("me/tiny", hub.resolve("me/tiny")):
+        files[entry.path] = work / "files" / entry.path
+        files[entry.path].parent.mkdir(parents=True, exist_ok=True)
+        hub.read_blob("me/tiny", entry.oid, files[entry.path])
+    return files
+
+
+@few(15)
+@given(part=st.sampled_from(["README.md", "metrics.json", "config.json"]), mutation=MUTATIONS)
+def test_damaged_published_files_to_reproduce(cli, published_tiny, part, mutation, tmp_path):
+    from zoo.localhub import LocalHub
+
+    example = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-"))
+    files = {path: example / "files" / path for path in published_tiny}
+    for path, source in published_tiny.items():
+        files[path].parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, files[path])
+    mutate(files[part], mutation)
+    if files[part].is_dir():
+        files[part] = files[part].with_name(files[part].name + ".empty")
+        files[part].write_bytes(b"")
+    hub = LocalHub(example / "hub")
+    hub.create_repo("me/tiny")
+    hub.commit("me/tiny", files, "damaged")
+    cli("reproduce", "me/tiny", "--hub", str(example / "hub"), "--out", "{out}", "--quiet")
 
 
 @few(40)

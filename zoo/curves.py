@@ -10,6 +10,8 @@ from typing import Any
 from zoo.atomic import replacing
 
 FILE = "training_curves.png"
+# matplotlib cannot lay out an axis spanning -1e308..1e308: a diverged run's values are drawn clipped to this.
+CLIP = 1e100
 
 
 def series(history: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
@@ -27,6 +29,11 @@ def loss_key(history: Sequence[dict[str, Any]]) -> str:
     return "train_loss" if any("train_loss" in row for row in history) else "loss"
 
 
+def _drawable(points: tuple[list[int], list[float]]) -> tuple[list[int], list[float]]:
+    epochs, values = points
+    return epochs, [max(-CLIP, min(CLIP, v)) for v in values]
+
+
 def render(history: Sequence[dict[str, Any]], metric: str | None, best_epoch: int | None, path: Path) -> Path:
     """Draw the training loss and `metric` per epoch into a PNG at `path` (atomically); mark `best_epoch`."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -37,10 +44,10 @@ def render(history: Sequence[dict[str, Any]], metric: str | None, best_epoch: in
     panels = [(loss_key(history), "training loss")] + ([(metric, metric)] if metric else [])
     for index, (key, title) in enumerate(panels):
         axes = figure.add_subplot(1, len(panels), index + 1)
-        epochs, values = series(history, key)
+        epochs, values = _drawable(series(history, key))
         axes.plot(epochs, values, marker="o", markersize=3, color="tab:blue" if index == 0 else "tab:green")
         if key == "train_loss" and metric != "loss":
-            val_epochs, val_loss = series(history, "loss")
+            val_epochs, val_loss = _drawable(series(history, "loss"))
             if val_loss:
                 axes.plot(val_epochs, val_loss, linestyle="--", color="tab:gray", label="validation loss")
                 axes.legend(loc="best", fontsize="small")

@@ -132,6 +132,9 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
     )
 
 
+MAX_EPOCHS = 1_000_000  # as the engine's limit on --epochs
+
+
 def read_history(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """metrics.jsonl: one row per epoch (its metrics, train_loss, train_seconds, steps); [] when absent."""
     path = Path(folder) / HISTORY
@@ -149,7 +152,8 @@ def read_history(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
             row = json.loads(line)
         except (ValueError, RecursionError):
             row = None
-        if not isinstance(row, dict) or not isinstance(row.get("epoch"), int):
+        epoch = row.get("epoch") if isinstance(row, dict) else None
+        if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 < epoch <= MAX_EPOCHS:
             raise UsageError(f"{path}:{number} is not a metrics row 'zoo train' writes (a JSON object with an epoch)")
         rows.append(row)
     return rows

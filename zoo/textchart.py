@@ -14,7 +14,7 @@ def _columns(values: Sequence[float], width: int) -> list[float]:
         return list(values)
     size = len(values) / width
     return [
-        sum(chunk) / len(chunk)
+        sum(v / len(chunk) for v in chunk)  # no overflow to inf for values near the float limit
         for i in range(width)
         if (chunk := values[math.floor(i * size) : max(math.floor((i + 1) * size), math.floor(i * size) + 1)])
     ]
@@ -35,8 +35,8 @@ def bar_chart(
     columns = _columns(values, width)
     step = len(values) / len(columns)
     low, high = min(columns), max(columns)
-    span = (high - low) or 1.0
-    levels = [round((v - low) / span * (height - 1) * 8) + 8 for v in columns]  # the lowest bar still shows
+    span = (high / 2 - low / 2) or 1.0  # halves: the span of -1e308 and 1e308 is no float
+    levels = [round((v / 2 - low / 2) / span * (height - 1) * 8) + 8 for v in columns]  # the lowest bar still shows
     labels = [f"{high:.4g}", *[""] * (height - 2), f"{low:.4g}"] if height > 1 else [f"{high:.4g}"]
     pad = max(len(label) for label in labels)
     lines = [title]
