@@ -1,4 +1,4 @@
-"""zoo ships as wheels: the core (`zoo-core`) and the five built-in plugins, built and installed into a fresh venv."""
+"""zoo ships as wheels: the core (`zoo-core`) and the six built-in plugins, built and installed into a fresh venv."""
 
 import json
 import os
@@ -12,12 +12,12 @@ from zoo_fixtures import fresh_venv
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILTINS = {"cnn": "zoo-cnn", "images": "zoo-images", "resnet": "zoo-resnet", "recsys": "zoo-recsys"}
-BUILTINS["wav2vec"] = "zoo-wav2vec"
+BUILTINS |= {"wav2vec": "zoo-wav2vec", "mlflow": "zoo-mlflow"}
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="the venv layout below is POSIX's")
-def test_wheels_alone_give_zoo_and_its_five_plugins(tmp_path):
+def test_wheels_alone_give_zoo_and_its_six_plugins(tmp_path):
     wheels = tmp_path / "wheels"
     projects = [ROOT, *sorted(p.parent for p in (ROOT / "plugins").glob("*/pyproject.toml"))]
     subprocess.run(
@@ -26,7 +26,7 @@ def test_wheels_alone_give_zoo_and_its_five_plugins(tmp_path):
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     built = sorted(p.name.split("-")[0] for p in wheels.glob("*.whl"))
-    assert built == ["zoo_cnn", "zoo_core", "zoo_images", "zoo_recsys", "zoo_resnet", "zoo_wav2vec"], built
+    assert built == ["zoo_cnn", "zoo_core", "zoo_images", "zoo_mlflow", "zoo_recsys", "zoo_resnet", "zoo_wav2vec"], built
 
     venv = tmp_path / "venv"
     python, purelib = fresh_venv(venv)
@@ -60,9 +60,9 @@ def test_wheels_alone_give_zoo_and_its_five_plugins(tmp_path):
     where = run(
         str(python),
         "-c",
-        "import json, zoo, zoo_cnn, zoo_images, zoo_recsys, zoo_resnet, zoo_wav2vec\n"
+        "import json, zoo, zoo_cnn, zoo_images, zoo_mlflow, zoo_recsys, zoo_resnet, zoo_wav2vec\n"
         "from importlib import metadata\n"
-        "mods = [zoo, zoo_cnn, zoo_images, zoo_recsys, zoo_resnet, zoo_wav2vec]\n"
+        "mods = [zoo, zoo_cnn, zoo_images, zoo_mlflow, zoo_recsys, zoo_resnet, zoo_wav2vec]\n"
         "print(json.dumps([m.__file__ for m in mods] + [str(metadata.distribution('zoo-core').locate_file(''))]))",
     )
     assert where.returncode == 0, where.stderr
