@@ -26,7 +26,8 @@ def test_wheels_alone_give_zoo_and_its_six_plugins(tmp_path):
         check=True, capture_output=True, text=True,
     )  # fmt: skip
     built = sorted(p.name.split("-")[0] for p in wheels.glob("*.whl"))
-    assert built == ["zoo_cnn", "zoo_core", "zoo_images", "zoo_mlflow", "zoo_recsys", "zoo_resnet", "zoo_wav2vec"], built
+    expected = ["zoo_cnn", "zoo_core", "zoo_images", "zoo_mlflow", "zoo_recsys", "zoo_resnet", "zoo_wav2vec"]
+    assert built == expected, built
 
     venv = tmp_path / "venv"
     python, purelib = fresh_venv(venv)
