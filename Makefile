@@ -42,6 +42,7 @@ bench: setup
 	$(PY) bench/asr_throughput.py
 	$(PY) bench/recsys_scale.py
 	$(PY) bench/imagefolder_scale.py
+	$(PY) bench/logger_overhead.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis
