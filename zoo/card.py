@@ -29,8 +29,7 @@ def _dataset_text(config: dict[str, Any]) -> str | None:
 def _curves_section(config: Mapping[str, Any], metrics: Mapping[str, float]) -> str:
     metric = main_metric(config, metrics)
     shown = "Training loss" + (f" and {metric}" if metric else "")
-    return f"""
-## Training curves
+    return f"""## Training curves
 
 ![{shown} per epoch; the star marks the epoch whose weights these are](training_curves.png)
 """

@@ -56,11 +56,7 @@ def render(history: Sequence[dict[str, Any]], metric: str | None, best_epoch: in
             axes.axvline(best_epoch, color="tab:red", linestyle=":", linewidth=1)
             axes.plot([best_epoch], [value], marker="*", markersize=12, color="tab:red", linestyle="none")
             if index == len(panels) - 1:
-                axes.annotate(
-                    f"best: epoch {best_epoch}, {value:.4g}", (best_epoch, value), textcoords="offset points",
-                    xytext=(0, 8), ha="right" if best_epoch == max(epochs) else "center", fontsize="small",
-                    color="tab:red",
-                )  # fmt: skip
+                title = f"{title} (best: epoch {best_epoch}, {value:.4g})"
         axes.set_title(title)
         axes.set_xlabel("epoch")
         axes.grid(alpha=0.3)
