@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from zoo.atomic import replacing
+from zoo.runs import is_metric
 
 FILE = "training_curves.png"
 # matplotlib cannot lay out an axis spanning -1e308..1e308: a diverged run's values are drawn clipped to this.
@@ -16,11 +16,7 @@ CLIP = 1e100
 
 def series(history: Sequence[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
     """(epochs, values) of one column of metrics.jsonl, leaving out rows without a finite value for it."""
-    points = [
-        (int(row["epoch"]), float(row[key]))
-        for row in history
-        if isinstance(row.get(key), (int, float)) and not isinstance(row.get(key), bool) and math.isfinite(row[key])
-    ]
+    points = [(int(row["epoch"]), float(row[key])) for row in history if is_metric(row.get(key))]
     return [e for e, _ in points], [v for _, v in points]
 
 

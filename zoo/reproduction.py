@@ -54,11 +54,6 @@ class Reproduction:
         }
 
 
-def _number(value: Any) -> float | None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    return float(value) if ok else None
-
-
 def published_metrics(folder: Path, config: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Every metric the repo publishes, by name, then by the file that states it (metrics.json, config.json's
     "metrics", the model card's model-index)."""
@@ -66,8 +61,8 @@ def published_metrics(folder: Path, config: dict[str, Any]) -> dict[str, dict[st
 
     def add(source: str, values: Any) -> None:
         for name, value in values.items() if isinstance(values, dict) else []:
-            if name != "epoch" and (number := _number(value)) is not None:
-                found.setdefault(str(name), {})[source] = number
+            if name != "epoch" and runs.is_metric(value):
+                found.setdefault(str(name), {})[source] = float(value)
 
     add(runs.METRICS, runs.read_json(folder / runs.METRICS, "it should map metric names to numbers"))
     add(runs.CONFIG, config.get("metrics"))

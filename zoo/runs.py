@@ -48,6 +48,11 @@ class Run:
         return self.folder / WEIGHTS
 
 
+def is_metric(value: Any) -> bool:
+    """A value metrics.json may hold: a finite int or float, not a bool."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def is_zoo_config(config: Any) -> bool:
     """A config.json zoo wrote: it names zoo's version and the model."""
     return isinstance(config, dict) and "zoo_version" in config and isinstance(config.get("model"), str)
@@ -117,9 +122,7 @@ def read_run(folder: str | os.PathLike[str]) -> Run:
     config = read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes")
     _check_config(folder, config)
     metrics = read_json(folder / METRICS, "it should map metric names to numbers")
-    if not isinstance(metrics, dict) or not all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in metrics.values()
-    ):
+    if not isinstance(metrics, dict) or not all(is_metric(v) for v in metrics.values()):
         raise UsageError(f"{folder / METRICS} must map metric names to finite numbers, got {metrics!r:.80}")
     check_safetensors(folder / WEIGHTS)
     # metrics.json also records which epoch they come from; that is not a metric to publish.
