@@ -33,11 +33,9 @@ def find_runs(root: str | os.PathLike[str] = DEFAULT_ROOT) -> list[Path]:
     return found
 
 
-def summary(folder: Path) -> dict[str, Any]:
-    """One row of `zoo runs --json`."""
-    run = runs.read_run(folder)
-    config = run.config
-    history = runs.read_history(folder)
+def summary(run: runs.Run, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """One row of `zoo runs --json`, from a run folder as read_run and read_history give it."""
+    folder, config = run.folder, run.config
     name = main_metric(config, run.metrics)
     published = runs.read_published(folder)
     latest = published[-1] if published else None
@@ -60,7 +58,7 @@ def list_runs(root: str | os.PathLike[str] = DEFAULT_ROOT) -> list[dict[str, Any
     rows = []
     for folder in find_runs(root):
         try:
-            rows.append(summary(folder))
+            rows.append(summary(runs.read_run(folder), runs.read_history(folder)))
         except ZooError as exc:
             warn(f"skipped {folder}: {exc}")
     return sorted(rows, key=lambda r: (str(r["finished"] or ""), r["run_dir"]))
@@ -71,7 +69,5 @@ def show_run(folder: str | os.PathLike[str]) -> dict[str, Any]:
     folder = Path(folder)
     if not (folder / runs.CONFIG).is_file():
         raise UsageError(f"{folder} is not a run folder (no {runs.CONFIG}); 'zoo runs' lists the run folders")
-    row = summary(folder)
-    row["best_epoch"] = runs.read_run(folder).epoch
-    row["history"] = runs.read_history(folder)
-    return row
+    run, history = runs.read_run(folder), runs.read_history(folder)
+    return {**summary(run, history), "best_epoch": run.epoch, "history": history}
