@@ -128,7 +128,7 @@ def _device(config: dict[str, Any], notes: list[str]) -> str | None:
 
 def _world_size(config: dict[str, Any], nproc: int | None, device: str | None, notes: list[str]) -> int:
     """The published run's world size when this machine can run it (or as `nproc` says)."""
-    import torch
+    from zoo.engine.run import process_slots
 
     published = (config.get("distributed") or {}).get("world_size")
     published = published if isinstance(published, int) and published >= 1 else 1
@@ -138,10 +138,7 @@ def _world_size(config: dict[str, Any], nproc: int | None, device: str | None, n
                 f"--nproc {nproc} differs from the published run's {published} processes: the result may differ"
             )
         return nproc
-    cuda = (device or (config.get("settings") or {}).get("device")) == "cuda" or (
-        device is None and torch.cuda.is_available()
-    )
-    available = torch.cuda.device_count() if cuda else (os.cpu_count() or 1)
+    available, _ = process_slots(device)  # device None: train() picks as "auto" does
     if published > available:
         notes.append(
             f"the published run used {published} processes; this machine runs {available}: the result may differ"

@@ -178,13 +178,19 @@ def _check_settings(rspec: Any, config: Any, data_dir: str | None) -> None:
         raise UsageError(f"--data-dir {data_dir} does not exist")
 
 
-def _check_processes(nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None, device: str) -> None:
+def process_slots(device: str | None) -> tuple[int, str]:
+    """How many processes `--nproc` may start here for a device setting, and what each runs on."""
     import torch
 
+    if _device_kind(device) == "cuda":
+        return torch.cuda.device_count(), "GPUs"
+    return os.cpu_count() or 1, "CPU cores"
+
+
+def _check_processes(nproc: int, nnodes: int, node_rank: int, rdzv_endpoint: str | None, device: str) -> None:
     if nproc < 1 or nnodes < 1:
         raise UsageError("--nproc and --nnodes must be at least 1")
-    available = torch.cuda.device_count() if _device_kind(device) == "cuda" else (os.cpu_count() or 1)
-    what = "GPUs" if _device_kind(device) == "cuda" else "CPU cores"
+    available, what = process_slots(device)
     if nproc > available:
         raise UsageError(f"--nproc {nproc} is more than the {available} {what} here.")
     if nnodes > 1 and not rdzv_endpoint:
