@@ -104,6 +104,8 @@ class Trainer:
         self._meter = (0.0, 0)  # (time, global step) of the last step logged, for samples per second
         self.device = choose_device(self.cfg.device, self.dist)
         self.autocast_dtype = choose_precision(self.cfg.precision, self.device)
+        #: the samples one optimizer step consumes across the job
+        self.samples_per_step = self.cfg.batch_size * self.cfg.grad_accum * self.dist.world
         self._stop_requested = False
         self.log = logging.getLogger(f"zoo.train.{id(self)}")
         self.log.propagate = False
@@ -117,10 +119,10 @@ class Trainer:
         self.loggers = Loggers(self.logger_names if self.dist.main else (), self.log)
         self.loggers.start(self.out, self._logged_config(run))
         started = time.perf_counter()
-        samples_per_step = self.cfg.batch_size * self.cfg.grad_accum * self.dist.world
         status = "failed"
         try:
-            with self._sigint_stops(), EpochProgress(not self.quiet and self.dist.main, samples_per_step) as progress:
+            show = not self.quiet and self.dist.main
+            with self._sigint_stops(), EpochProgress(show, self.samples_per_step) as progress:
                 self.train(run, progress)
             summary = self.finish(run, time.perf_counter() - started)
             status = "finished"
@@ -319,7 +321,7 @@ class Trainer:
         """Send the loggers the loss, learning rate and samples per second since the last logged step."""
         now, step = time.perf_counter(), run.state.global_step
         last_time, last_step = self._meter
-        samples = (step - last_step) * self.cfg.batch_size * self.cfg.grad_accum * self.dist.world
+        samples = (step - last_step) * self.samples_per_step
         self._meter = (now, step)
         scalars = {"loss": loss.item(), "lr": float(run.optimizer.param_groups[0]["lr"])}
         if step > last_step:
