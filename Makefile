@@ -22,6 +22,7 @@ $(STAMP): pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGIN_DIR
 
 lint: setup
 	$(VENV)/bin/ruff check zoo plugins tests bench
+	$(VENV)/bin/lint-imports
 
 test: setup lint
 	$(PY) -m pytest

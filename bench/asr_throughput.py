@@ -20,8 +20,8 @@ import soundfile
 import torch
 
 import zoo
-from zoo.engine.config import build_config
-from zoo.engine.run import make_recipe, resolve
+from zoo.engine.settings import build_config
+from zoo.jobs.train import make_recipe, resolve
 
 RATE = 16_000
 

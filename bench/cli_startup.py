@@ -34,7 +34,7 @@ def write_generated_plugins(site: Path, plugins: int, models: int) -> None:
             for j in range(models)
         )
         (site / package / "__init__.py").write_text(
-            "import zoo\nfrom zoo.specs import ModelSpec\n\n\n@zoo.hookimpl\ndef register_models(register):\n"
+            "import zoo\nfrom zoo.plugin.specs import ModelSpec\n\n\n@zoo.hookimpl\ndef register_models(register):\n"
             + specs
             + "\n"
         )

@@ -20,9 +20,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 import zoo
-from zoo.engine import Data
-from zoo.engine.run import _config, make_recipe, resolve
 from zoo.engine.trainer import RunInfo, Trainer
+from zoo.jobs.train import make_recipe, resolve, settings
+from zoo.plugin import Data
 
 
 class TutorialImages(Dataset):
@@ -63,7 +63,7 @@ def tutorial_loop(images, labels, seconds: float | None = None, max_images: int 
 def zoo_run(data: Data | None, dataset: str, out: Path, epochs: int | None = None):
     """The cnn recipe with its CPU defaults, through the engine; `data` replaces the adapter's when given."""
     mspec, rspec, dspec = resolve("cnn", None, dataset)
-    config = _config(rspec, {"device": "cpu", "epochs": epochs}, {})
+    config = settings(rspec, {"device": "cpu", "epochs": epochs}, {})
     recipe = make_recipe(rspec, mspec, dspec, config, None)
     if data is not None:
         recipe.build_data = lambda: recipe.prepare(data)

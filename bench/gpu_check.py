@@ -19,10 +19,10 @@ import torch.nn.functional as F
 import torchvision
 from gpu_timing import Indices, hand_seconds, peak_bytes, reset_peak, steady_epoch
 
-from zoo.engine import Data, Recipe
-from zoo.engine.config import build_config
+from zoo.engine.settings import build_config
 from zoo.engine.trainer import RunInfo, Trainer
-from zoo.specs import DatasetSpec, ModelSpec
+from zoo.plugin import Data, Recipe
+from zoo.plugin.specs import DatasetSpec, ModelSpec
 
 
 class SyntheticImageNet(Recipe):

@@ -21,9 +21,9 @@ from zoo_images.classify import IMAGE_OPTIONS, ImageClassificationRecipe
 from zoo_images.common import load_image
 from zoo_images.decode import decode_batch, read_bytes
 
-from zoo.engine.config import build_config
+from zoo.engine.settings import build_config
 from zoo.engine.trainer import RunInfo, Trainer
-from zoo.specs import DatasetSpec, ModelSpec
+from zoo.plugin.specs import DatasetSpec, ModelSpec
 
 
 class FolderClassifier(ImageClassificationRecipe):

@@ -22,10 +22,10 @@ from zoo_wav2vec.recipe import Wav2Vec2CTCFinetune
 from zoo_wav2vec.recipe_defaults import CPU
 from zoo_wav2vec.vocab import DEFAULT
 
-from zoo.engine import Data
-from zoo.engine.config import build_config
+from zoo.engine.settings import build_config
 from zoo.engine.trainer import RunInfo, Trainer
-from zoo.specs import DatasetSpec, ModelSpec
+from zoo.plugin import Data
+from zoo.plugin.specs import DatasetSpec, ModelSpec
 
 RATE, TARGET_CHARS_PER_SECOND = 16_000, 15  # LibriSpeech reads about 15 characters a second
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 REPO = "bench/big-model"
 TIMED = {
-    "zoo": "import zoo.hub as h\nt = time.perf_counter()\nh.download({repo!r}, hub={url!r})",
+    "zoo": "import zoo.hub.pull as h\nt = time.perf_counter()\nh.download({repo!r}, hub={url!r})",
     "snapshot_download": "from huggingface_hub import snapshot_download\nt = time.perf_counter()\n"
     "snapshot_download({repo!r}, revision='main', endpoint={url!r})",
 }
@@ -33,7 +33,7 @@ def make_repo(root: Path, megabytes: int) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     work = root / "work"
     work.mkdir()

@@ -71,7 +71,7 @@ def generate(path: Path, rows: int, seed: int = 0) -> Path:
 
 
 def child_zoo(path: str) -> dict:
-    from zoo.registry import get_registry
+    from zoo.registry.merged import get_registry
 
     data = (
         get_registry()
@@ -98,7 +98,7 @@ def child_pandas(path: str) -> dict:
 
 
 def child_predict(run: str, user: str) -> dict:
-    from zoo.engine.run import load_for_inference
+    from zoo.jobs.inference import load_for_inference
 
     recipe, model, config = load_for_inference(run, device="cpu")
     import torch

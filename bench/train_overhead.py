@@ -26,7 +26,7 @@ def in_memory(data, limit: int):
     """The first `limit` training samples as a list, so neither loop reads from disk."""
     from torch.utils.data import TensorDataset
 
-    from zoo.engine import Data
+    from zoo.plugin import Data
 
     source = data.val if data.val is not None else data.train
     n_val = min(max(1, limit // 10), len(source))
@@ -84,8 +84,8 @@ def engine(recipe, data, out: Path) -> list[float]:
 def loadable(rspec, mspec, dspec, config):
     """The recipe's dataset, or, when it needs files this machine lacks, one of the same task that ships."""
     import zoo
-    from zoo.engine.run import make_recipe
-    from zoo.errors import UsageError
+    from zoo.core.errors import UsageError
+    from zoo.jobs.train import make_recipe
 
     candidates = [dspec] + [d for d in zoo.get_registry().datasets_for(mspec) if d is not dspec]
     for candidate in candidates:
@@ -101,8 +101,8 @@ def measure(
     recipe_name: str, epochs: int, rounds: int, samples: int, steps: int, work: Path
 ) -> tuple[float, float, str]:
     import zoo
-    from zoo.engine.run import _config, make_recipe, resolve
-    from zoo.registry import recipe_trains
+    from zoo.jobs.train import make_recipe, resolve, settings
+    from zoo.registry.merged import recipe_trains
 
     registry = zoo.get_registry()
     rspec = registry.recipes.get(recipe_name)
@@ -115,7 +115,7 @@ def measure(
     sets = {"num_workers": "0", "checkpoint_every": "0"}
     if "pretrained" in rspec.cpu_defaults:  # same arithmetic from random weights; nothing to download here
         sets["pretrained"] = "false"
-    config = _config(rspec, {"epochs": epochs, "device": "cpu"}, sets)
+    config = settings(rspec, {"epochs": epochs, "device": "cpu"}, sets)
     dspec, full = loadable(rspec, mspec, dspec, config)
     data = in_memory(full, min(samples or steps * config.batch_size, steps * config.batch_size))
     args = make_recipe(rspec, mspec, dspec, config, None).model_args(data)

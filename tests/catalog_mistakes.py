@@ -24,7 +24,7 @@ MISTAKES = {
         ["architecture 'resnet18' differs from model 'resnet34'"],
     ),
     "bad-source": (ENTRY.replace("timm/resnet18.tv_in1k", "not a repo"), 3, ["expected a Hub repo id"]),
-    # the one repo-id rule (zoo.paths.is_repo_id) that pull and publish apply: no ".." even where the regex fits
+    # the one repo-id rule (zoo.core.paths.is_repo_id) that pull and publish apply: no ".." even where the regex fits
     "dotdot-source": (ENTRY.replace("timm/resnet18.tv_in1k", "timm/resnet18..x"), 3, ["expected a Hub repo id"]),
     "revision-type": (
         ENTRY.replace('revision = "main"', "revision = 5"),

@@ -36,8 +36,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from zoo.errors import UsageError
-from zoo.localhub import LocalHub, RepoNotFound, RevisionNotFound, TreeEntry
+from zoo.core.errors import UsageError
+from zoo.hub.local_git import LocalHub, RepoNotFound, RevisionNotFound, TreeEntry
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
 # The suffixes of the .gitattributes every new Hub repository starts with (the ones a model repo meets).
@@ -57,6 +57,11 @@ def is_lfs(path: str, size: int, sample: bytes) -> bool:
 
 def lfs_pointer(sha256: str, size: int) -> bytes:
     return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def last_modified(hub: LocalHub, repo_id: str, commit: str) -> int:
+    """A commit's timestamp (seconds since the epoch), as the Hub reports a repo's lastModified."""
+    return int(hub._git(repo_id, "show", "-s", "--format=%ct", commit).stdout.decode().strip())
 
 
 def git_blob_id(content: bytes) -> str:
@@ -346,7 +351,7 @@ class _Handler(_Plumbing):
         """A repo as model_info and list_models describe it, with what its README's metadata says."""
         state = self.server_state
         meta = _card_metadata(state, repo, commit)
-        stamp = datetime.fromtimestamp(state.hub.last_modified(repo, commit), tz=UTC)
+        stamp = datetime.fromtimestamp(last_modified(state.hub, repo, commit), tz=UTC)
         item = {
             "id": repo,
             "modelId": repo,

@@ -61,7 +61,7 @@ def test_a_zoo_error_raised_in_a_dataloader_worker_keeps_its_one_line_message():
     import pytest
     from torch.utils.data import DataLoader, Dataset
 
-    from zoo.errors import UsageError
+    from zoo.core.errors import UsageError
 
     class Broken(Dataset):
         def __len__(self) -> int:

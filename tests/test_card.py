@@ -1,6 +1,6 @@
 from huggingface_hub import ModelCard
 
-from zoo.card import model_card, publish_config
+from zoo.store.card import model_card, publish_config
 
 CONFIG = {
     "zoo_version": "0.1.0",

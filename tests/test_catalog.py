@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from catalog_mistakes import MISTAKES
 
-from zoo.catalog import load_catalog, parse_catalog
-from zoo.errors import CatalogError
+from zoo.core.errors import CatalogError
+from zoo.registry.catalog import load_catalog, parse_catalog
 
 GOOD = """
 [weights."resnet18.tv_in1k"]

@@ -1,8 +1,8 @@
 import pytest
 
-from zoo.catalog import parse_catalog
-from zoo.catalog_edit import entry_table, render_entry, upsert_entry
-from zoo.errors import CatalogError
+from zoo.core.errors import CatalogError
+from zoo.registry.catalog import parse_catalog
+from zoo.registry.catalog_writer import entry_table, render_entry, upsert_entry
 
 TABLE = entry_table(
     model="cnn",

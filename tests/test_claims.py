@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from zoo_fixtures import assert_clean_error
 
-from zoo.claims import ForeignRepo, found_in
-from zoo.localhub import LocalHub
+from zoo.hub.local_git import LocalHub
+from zoo.plugin.claims import ForeignRepo, found_in
 
 
 @pytest.fixture(scope="module")

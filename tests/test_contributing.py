@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from zoo.catalog import parse_catalog
-from zoo.scaffold import render
+from zoo.jobs.scaffold import render
+from zoo.registry.catalog import parse_catalog
 
 DOC = Path(__file__).resolve().parents[1] / "CONTRIBUTING.md"
 BLOCK = re.compile(r"(?:<!-- (?P<kind>scaffold|file): (?P<path>\S+) -->\n)?```(?P<lang>\w+)\n(?P<body>.*?)```", re.S)

@@ -3,7 +3,7 @@
 import numpy as np
 from PIL import Image
 
-from zoo.curves import loss_key, render, series
+from zoo.store.curves import loss_key, render, series
 
 ROWS = [
     {"epoch": 1, "accuracy": 0.5, "loss": 1.2, "train_loss": 1.5, "train_seconds": 1.0, "steps": 10},

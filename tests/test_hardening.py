@@ -271,7 +271,7 @@ def test_control_characters_never_reach_the_terminal(run_zoo, tmp_path):
 
 
 def test_repository_files_named_with_control_characters_are_refused_before_download(run_zoo, tmp_path):
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     hub = LocalHub(tmp_path / "hub")
     repo = hub.create_repo("me/evil")
@@ -313,7 +313,7 @@ def test_a_cifar_pickle_bomb_is_refused_before_any_allocation(run_zoo, tmp_path)
 def test_a_cifar_batch_with_more_labels_than_images_is_refused(tmp_path):
     from zoo_images.cifar10 import _images
 
-    from zoo.errors import ZooError
+    from zoo.core.errors import ZooError
 
     root = write_cifar10(tmp_path / "cifar", per_batch=4)
     batch = {b"data": np.zeros((1, 3072), dtype=np.uint8), b"labels": [0, 1]}

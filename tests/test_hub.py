@@ -9,10 +9,10 @@ import torch
 from huggingface_hub import ModelCard
 
 import zoo
-from zoo import hub as zhub
-from zoo.errors import UsageError, ZooError
-from zoo.integrity import VerificationError
-from zoo.localhub import LocalHub
+from zoo.core.errors import UsageError, ZooError
+from zoo.hub import pull as zhub
+from zoo.hub.integrity import VerificationError
+from zoo.hub.local_git import LocalHub
 
 
 @pytest.fixture
@@ -72,9 +72,9 @@ def test_verified_files_are_not_hashed_again(hub_server, olah, make_run, monkeyp
     run, _ = make_run("cnn", seed=3)
     zoo.publish(run, "hashing/cnn", hub=hub_server.url)
     calls = []
-    from zoo.integrity import hash_file as real
+    from zoo.hub.integrity import hash_file as real
 
-    monkeypatch.setattr("zoo.integrity.hash_file", lambda path, **kw: calls.append(path) or real(path, **kw))
+    monkeypatch.setattr("zoo.hub.integrity.hash_file", lambda path, **kw: calls.append(path) or real(path, **kw))
     zhub.download("hashing/cnn", hub=olah)
     assert len(calls) == 4
     zhub.download("hashing/cnn", hub=olah)
@@ -94,7 +94,7 @@ def test_tampered_regular_file_is_caught_and_removed(hub_server, make_run):
         match=r"config.json failed verification: expected git-sha1:\w{40}, got git-sha1:\w{40}",
     ):
         zhub.download("tamper/cnn", hub=hub_server.url)
-    cache = Path(zhub._hf_cache_folder("tamper/cnn"))
+    cache = Path(zhub.hf_cache_folder("tamper/cnn"))
     assert not list(cache.glob("snapshots/*/config.json"))
     assert not any(b.read_bytes() == content for b in cache.glob("blobs/*"))
     del hub_server.tamper[("tamper/cnn", "config.json")]
@@ -180,7 +180,7 @@ def test_path_traversal_in_a_listing_is_refused(hub_server, make_run):
     hub_server.extra_tree["evil/cnn"] = [{"type": "file", "oid": "0" * 40, "size": 1, "path": "../../escape.txt"}]
     with pytest.raises(ZooError, match=r"refused the repository path '../../escape.txt'"):
         zhub.download("evil/cnn", hub=hub_server.url)
-    assert not list(Path(zhub._hf_cache_folder("evil/cnn")).glob("snapshots/*/*"))
+    assert not list(Path(zhub.hf_cache_folder("evil/cnn")).glob("snapshots/*/*"))
 
 
 @pytest.mark.usefixtures("token")

@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from zoo.integrity import VerificationError, VerifiedRecords, hash_file, verify
+from zoo.hub.integrity import VerificationError, VerifiedRecords, hash_file, verify
 
 
 def test_digests_match_sha256_and_git(tmp_path):
@@ -67,7 +67,7 @@ def _write_in_steps(path, parts, rename_to=None, truncate_after=None):
 def test_following_digest_hashes_a_file_as_it_is_written(tmp_path):
     import hashlib
 
-    from zoo.integrity import FollowingDigest
+    from zoo.hub.integrity import FollowingDigest
 
     parts = [bytes([i]) * 300_000 for i in range(12)]
     follower = FollowingDigest(tmp_path, "abc*.incomplete")
@@ -80,7 +80,7 @@ def test_following_digest_hashes_a_file_as_it_is_written(tmp_path):
 
 @pytest.mark.parametrize("trouble", ["truncated", "rewound", "nothing", "replaced"])
 def test_following_digest_refuses_what_it_cannot_vouch_for(tmp_path, trouble):
-    from zoo.integrity import FollowingDigest
+    from zoo.hub.integrity import FollowingDigest
 
     follower = FollowingDigest(tmp_path, "abc*.incomplete")
     follower.start()

@@ -2,8 +2,8 @@ import subprocess
 
 import pytest
 
-from zoo.errors import UsageError, ZooError
-from zoo.localhub import LocalHub, RepoNotFound, RevisionNotFound
+from zoo.core.errors import UsageError, ZooError
+from zoo.hub.local_git import LocalHub, RepoNotFound, RevisionNotFound
 
 
 def test_commits_history_and_blob_ids(tmp_path):

@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 import zoo
-from zoo.errors import ZooWarning
-from zoo.params import cache_key, param_counts
+from zoo.core.errors import ZooWarning
+from zoo.registry.param_counts import cache_key, param_counts
 
 
 def test_counts_are_cached_and_reused(isolated_registry, tmp_path, monkeypatch):

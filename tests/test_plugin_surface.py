@@ -7,8 +7,8 @@ import sys
 import typing
 
 import zoo.plugin
-from zoo import hookspecs
-from zoo.engine.config import build_config
+from zoo.engine.settings import build_config
+from zoo.plugin import hooks as hookspecs
 
 
 def test_one_import_gives_every_name_without_torch():
@@ -28,13 +28,13 @@ def test_hooks_and_recipe_are_typed_with_torch_types_for_checkers():
         assert inspect.signature(getattr(hookspecs, name)).parameters["register"].annotation.startswith("Callable[")
     import torch
 
-    scope = {**vars(sys.modules["zoo.engine.recipe"]), "torch": torch, "nn": torch.nn}  # what TYPE_CHECKING imports
+    scope = {**vars(sys.modules["zoo.plugin.recipe"]), "torch": torch, "nn": torch.nn}  # what TYPE_CHECKING imports
     hints = typing.get_type_hints(zoo.plugin.Recipe.loss, scope)
     assert hints["return"] is torch.Tensor and hints["model"] is torch.nn.Module
 
 
 def test_a_recipes_attributes_carry_its_constructors_argument_names():
-    from zoo.registry import get_registry
+    from zoo.registry.merged import get_registry
 
     registry = get_registry()
     rspec = registry.recipes.get("cnn-cifar10")

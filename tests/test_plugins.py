@@ -2,8 +2,8 @@
 
 import pytest
 
-from zoo.errors import PluginError, ZooWarning
-from zoo.plugins import discover
+from zoo.core.errors import PluginError, ZooWarning
+from zoo.registry.discovery import discover
 
 BUILTINS = {"cnn": "zoo-cnn", "resnet": "zoo-resnet", "recsys": "zoo-recsys", "wav2vec": "zoo-wav2vec"}
 
@@ -85,7 +85,7 @@ def test_importing_builtin_entry_points_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys; from zoo.plugins import discover; discover(); print('torch' in sys.modules)"
+    code = "import sys; from zoo.registry.discovery import discover; discover(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 

@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import zoo
-from zoo.api import get_registry
-from zoo.engine.config import ENGINE_FIELDS
+from zoo.plugin.config import ENGINE_FIELDS
+from zoo.registry.merged import get_registry
 
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 FAST = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], deadline=None)
@@ -326,7 +326,7 @@ def published_tiny(tmp_path_factory, plugin_sites):
 
     from zoo_fixtures import ZOO
 
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     work = tmp_path_factory.mktemp("published-tiny")
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZOO_")}
@@ -348,7 +348,7 @@ def published_tiny(tmp_path_factory, plugin_sites):
 @few(15)
 @given(part=st.sampled_from(["README.md", "metrics.json", "config.json"]), mutation=MUTATIONS)
 def test_damaged_published_files_to_reproduce(cli, published_tiny, part, mutation, tmp_path):
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     example = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-"))
     files = {path: example / "files" / path for path in published_tiny}
@@ -475,7 +475,7 @@ def foreign_repo(tmp_path):
 
 def _commit_foreign(folder: Path, tmp_path: Path) -> Path:
     """The repo's files as someone/speech in this example's own local hub."""
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     hub = Path(tempfile.mkdtemp(dir=tmp_path, prefix="example-")) / "hub"
     local = LocalHub(hub)
@@ -579,9 +579,10 @@ PY_VALUES = st.one_of(
 def test_build_config_returns_valid_settings_or_a_usage_error(sets):
     import math
 
-    from zoo.engine.config import ENGINE_LIMITS, build_config
-    from zoo.errors import UsageError
-    from zoo.limits import check
+    from zoo.core.errors import UsageError
+    from zoo.core.limits import check
+    from zoo.engine.settings import build_config
+    from zoo.plugin.config import ENGINE_LIMITS
 
     defaults = {"epochs": 2, "lr": 0.1, "hidden": 8, "label_smoothing": 0.0}
     limits = {"hidden": "[1, 4096]", "label_smoothing": "[0, 1]"}
@@ -601,8 +602,8 @@ def test_build_config_returns_valid_settings_or_a_usage_error(sets):
 @example(text='[weights."a.b\\n"]\nmodel = "a"\nsource = "o/r"\nrevision = "main"\n')
 @example(text='[weights."a.b"]\nmodel = "a"\nsource = "o/r\\n"\nrevision = "main"\n')
 def test_catalog_text_parses_or_is_a_catalog_error(text):
-    from zoo.catalog import parse_catalog
-    from zoo.errors import CatalogError
+    from zoo.core.errors import CatalogError
+    from zoo.registry.catalog import parse_catalog
 
     try:
         entries = parse_catalog(text, "fuzz.toml")
@@ -618,8 +619,8 @@ def test_catalog_text_parses_or_is_a_catalog_error(text):
 @example(text="org/name\n")
 @example(text="-d")
 def test_validators_accept_only_whole_clean_names(text):
-    from zoo.errors import ZooError
-    from zoo.paths import check_branch, check_repo_id, check_repo_path
+    from zoo.core.errors import ZooError
+    from zoo.core.paths import check_branch, check_repo_id, check_repo_path
 
     for validate in (check_repo_id, check_repo_path, check_branch):
         try:

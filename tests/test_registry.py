@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 import zoo
-from zoo.errors import UnknownNameError, UsageError, ZooWarning
+from zoo.core.errors import UnknownNameError, UsageError, ZooWarning
 
 
 def test_list_models_filters(isolated_registry):

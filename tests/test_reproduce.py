@@ -9,8 +9,8 @@ import shlex
 import pytest
 from zoo_fixtures import assert_clean_error, write_image_folder
 
-from zoo.localhub import LocalHub
-from zoo.reproduction import compare
+from zoo.hub.local_git import LocalHub
+from zoo.jobs.reproduce import compare
 
 DIGITS = ["train", "cnn", "--dataset", "digits", "--epochs", "2", "--device", "cpu", "--quiet"]
 

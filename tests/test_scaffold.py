@@ -8,7 +8,7 @@ import sys
 import pytest
 from zoo_fixtures import pip_install_target
 
-from zoo.scaffold import render
+from zoo.jobs.scaffold import render
 
 
 def test_a_new_plugin_installs_lists_trains_and_passes_its_own_tests(run_zoo, zoo_env, tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 
-from zoo.errors import ZooError
-from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec, load_object
+from zoo.core.errors import ZooError
+from zoo.plugin.specs import DatasetSpec, ModelSpec, RecipeSpec, load_object
 
 
 def test_factory_path_is_imported_only_when_built():

@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from zoo.errors import UsageError, ZooError
-from zoo.weights import (
+from zoo.core.errors import UsageError, ZooError
+from zoo.store.weights import (
     WeightsMismatchError,
     find_weights,
     load_files,
@@ -59,7 +59,7 @@ def test_corrupt_safetensors(tmp_path):
 PEAK = """
 import re, sys, torch, torchvision
 from pathlib import Path
-from zoo.weights import load_files, weight_files
+from zoo.store.weights import load_files, weight_files
 def status(field):
     return int(re.search(field + r":\\s+(\\d+) kB", Path("/proc/self/status").read_text())[1]) * 1024
 torch.manual_seed(0)

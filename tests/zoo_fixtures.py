@@ -210,8 +210,8 @@ def write_run(
     import torch
 
     import zoo
-    from zoo.runs import run_config, write_json
-    from zoo.weights import save
+    from zoo.store.run_folder import run_config, write_json
+    from zoo.store.weights import save
 
     torch.manual_seed(seed)
     spec = zoo.get_registry().model(model_name)
@@ -279,7 +279,7 @@ def timm_resnet18(hub_root, tmp_path_factory):
     import torchvision
     from safetensors.torch import save_file
 
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     torch.manual_seed(18)
     model = torchvision.models.resnet18()
@@ -357,7 +357,7 @@ def hf_wav2vec2_base(hub_root, tmp_path_factory):
     Returns (the transformers model, its processor, torchaudio's import of the model)."""
     from torchaudio.models.wav2vec2.utils import import_huggingface_model
 
-    from zoo.localhub import LocalHub
+    from zoo.hub.local_git import LocalHub
 
     folder = tmp_path_factory.mktemp("wav2vec2-base-960h")
     model, processor = save_transformers_ctc(folder, seed=960, **WAV2VEC2_BASE_960H)

@@ -1,6 +1,6 @@
 """zoo: a plugin-based model zoo for PyTorch.
 
-`import zoo` is cheap: the API below is imported on first use, and torch only when a model is built.
+`import zoo` is cheap: the API below is imported from its floor on first use, and torch only when a model is built.
 """
 
 from __future__ import annotations
@@ -8,34 +8,33 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from zoo.hookspecs import hookimpl
-
-__version__ = "0.1.0"
+from zoo._version import __version__
+from zoo.plugin.hooks import hookimpl
 
 _API = {
-    "list_models": "zoo.api",
-    "model_summaries": "zoo.api",
-    "model_info": "zoo.api",
-    "list_plugins": "zoo.api",
-    "create_model": "zoo.api",
-    "load_pretrained": "zoo.pretrained",
-    "get_registry": "zoo.registry",
-    "reload": "zoo.registry",
-    "ModelSpec": "zoo.specs",
-    "DatasetSpec": "zoo.specs",
-    "RecipeSpec": "zoo.specs",
-    "ZooError": "zoo.errors",
-    "UsageError": "zoo.errors",
-    "pull": "zoo.hub",
-    "publish": "zoo.publishing",
-    "pin": "zoo.hub",
-    "search": "zoo.hub_search",
-    "train": "zoo.engine.run",
-    "evaluate": "zoo.engine.run",
-    "predict": "zoo.engine.run",
-    "list_runs": "zoo.run_index",
-    "show_run": "zoo.run_index",
-    "reproduce": "zoo.reproduction",
+    "list_models": "zoo.jobs.api",
+    "model_summaries": "zoo.jobs.api",
+    "model_info": "zoo.jobs.api",
+    "list_plugins": "zoo.jobs.api",
+    "create_model": "zoo.jobs.api",
+    "load_pretrained": "zoo.jobs.pretrained",
+    "get_registry": "zoo.registry.merged",
+    "reload": "zoo.registry.merged",
+    "ModelSpec": "zoo.plugin.specs",
+    "DatasetSpec": "zoo.plugin.specs",
+    "RecipeSpec": "zoo.plugin.specs",
+    "ZooError": "zoo.core.errors",
+    "UsageError": "zoo.core.errors",
+    "pull": "zoo.hub.pull",
+    "publish": "zoo.hub.publish",
+    "pin": "zoo.hub.pin",
+    "search": "zoo.hub.search",
+    "train": "zoo.jobs.train",
+    "evaluate": "zoo.jobs.inference",
+    "predict": "zoo.jobs.inference",
+    "list_runs": "zoo.jobs.runs_listing",
+    "show_run": "zoo.jobs.runs_listing",
+    "reproduce": "zoo.jobs.reproduce",
 }
 
 __all__ = [
@@ -67,17 +66,19 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from zoo.api import create_model, list_models, list_plugins, model_info, model_summaries
-    from zoo.engine.run import evaluate, predict, train
-    from zoo.errors import UsageError, ZooError
-    from zoo.hub import pin, pull
-    from zoo.hub_search import search
-    from zoo.pretrained import load_pretrained
-    from zoo.publishing import publish
-    from zoo.registry import get_registry, reload
-    from zoo.reproduction import reproduce
-    from zoo.run_index import list_runs, show_run
-    from zoo.specs import DatasetSpec, ModelSpec, RecipeSpec
+    from zoo.core.errors import UsageError, ZooError
+    from zoo.hub.pin import pin
+    from zoo.hub.publish import publish
+    from zoo.hub.pull import pull
+    from zoo.hub.search import search
+    from zoo.jobs.api import create_model, list_models, list_plugins, model_info, model_summaries
+    from zoo.jobs.inference import evaluate, predict
+    from zoo.jobs.pretrained import load_pretrained
+    from zoo.jobs.reproduce import reproduce
+    from zoo.jobs.runs_listing import list_runs, show_run
+    from zoo.jobs.train import train
+    from zoo.plugin.specs import DatasetSpec, ModelSpec, RecipeSpec
+    from zoo.registry.merged import get_registry, reload
 
 
 def __getattr__(name: str) -> Any:

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from zoo.core.errors import UsageError, ZooError
 from zoo.engine.checkpoint import REQUIRED, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from zoo.errors import UsageError, ZooError
 
 
 def draw():

@@ -1,7 +1,7 @@
 import pytest
 
-from zoo.engine.config import build_config, parse_sets
-from zoo.errors import UsageError
+from zoo.core.errors import UsageError
+from zoo.engine.settings import build_config, parse_sets
 
 RECIPE = {"epochs": 5, "batch_size": 32, "lr": 0.01, "hidden": 32, "label_smoothing": 0.0}
 LIMITS = {"hidden": "[1, 4096]", "label_smoothing": "[0, 1]"}
@@ -72,7 +72,7 @@ def test_parse_sets():
 
 
 def test_tri_stage_warms_up_holds_then_decays():
-    from zoo.engine.recipe import tri_stage
+    from zoo.plugin.recipe import tri_stage
 
     factor = tri_stage(100, "0.1,0.4,0.5")
     assert factor(0) == 0.01  # fairseq's init_lr_scale

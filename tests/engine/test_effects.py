@@ -9,9 +9,9 @@ import torch
 from safetensors.torch import load_file
 from torch.utils.data import TensorDataset
 
-from zoo.engine.config import build_config
-from zoo.engine.recipe import Data, Recipe
+from zoo.engine.settings import build_config
 from zoo.engine.trainer import RunInfo, Trainer
+from zoo.plugin.recipe import Data, Recipe
 
 
 class Probe(Recipe):

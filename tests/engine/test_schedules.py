@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from zoo.engine.config import build_config
-from zoo.engine.recipe import Recipe
+from zoo.engine.settings import build_config
+from zoo.plugin.recipe import Recipe
 
 
 def lrs(scheduler: str, steps_per_epoch: int, epochs: int = 1, **sets) -> list[float]:

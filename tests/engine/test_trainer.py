@@ -7,8 +7,8 @@ import torch
 from safetensors.torch import load_file
 
 import zoo
-from zoo.engine.run import train
-from zoo.errors import UsageError
+from zoo.core.errors import UsageError
+from zoo.jobs.train import train
 
 
 @pytest.fixture

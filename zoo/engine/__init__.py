@@ -1,6 +1,2 @@
-"""The shared training engine: every recipe of every plugin trains through `Trainer`."""
-
-from zoo.engine.config import TrainConfig
-from zoo.engine.recipe import Data, Recipe
-
-__all__ = ["Data", "Recipe", "TrainConfig"]
+"""Floor 5: the training engine, which every recipe of every plugin trains through (`Trainer`): devices, precision,
+loaders, the loop, checkpoints, evaluation and the loggers' calls. It knows no Hub and no catalog."""

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.atomic import replacing
-from zoo.errors import UsageError
+from zoo.core.atomic import replacing
+from zoo.core.errors import UsageError
 
 FORMAT = "zoo-checkpoint"
 # What every zoo checkpoint holds, whatever its version.

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from zoo.errors import UsageError
+from zoo.core.errors import UsageError
 
 
 @dataclass(frozen=True)
@@ -33,16 +33,25 @@ class Dist:
         )
 
 
+def _has_mps() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
+def device_kind(requested: str | None) -> str:
+    """The kind of device a setting names here: `auto` (or None) is cuda, then mps, then cpu; others as they are."""
+    if requested in (None, "auto"):
+        return "cuda" if torch.cuda.is_available() else "mps" if _has_mps() else "cpu"
+    return requested
+
+
 def choose_device(requested: str, dist: Dist) -> torch.device:
-    """`auto`: cuda, then mps, then cpu. Asking for a device that is not there is a usage error."""
-    has_mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
-    if requested == "auto":
-        requested = "cuda" if torch.cuda.is_available() else "mps" if has_mps else "cpu"
+    """The device this rank trains on. Asking for a device that is not there is a usage error."""
+    requested = device_kind(requested)
     if requested == "cuda":
         if not torch.cuda.is_available():
             raise UsageError("--device cuda: no CUDA GPU is visible here. Use --device cpu (or auto).")
         return torch.device("cuda", dist.local_rank)
-    if requested == "mps" and not has_mps:
+    if requested == "mps" and not _has_mps():
         raise UsageError("--device mps: Apple's MPS backend is not available here. Use --device cpu (or auto).")
     return torch.device(requested)
 

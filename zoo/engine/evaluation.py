@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from zoo.engine.device import Dist, autocast
-from zoo.engine.recipe import Recipe
 from zoo.engine.sampler import sorted_batches
+from zoo.plugin.recipe import Recipe
 
 
 def eval_loader(

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import torch
 from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 
-from zoo.engine.config import TrainConfig
+from zoo.core.errors import UsageError
 from zoo.engine.device import Dist
 from zoo.engine.evaluation import eval_loader
-from zoo.engine.recipe import Data
 from zoo.engine.sampler import BucketBatchSampler, ResumableSampler
-from zoo.errors import UsageError
+from zoo.plugin.config import TrainConfig
+from zoo.plugin.recipe import Data
 
 
 @dataclass

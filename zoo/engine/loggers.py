@@ -1,78 +1,28 @@
-"""Training loggers: the contract a logger implements, choosing them by name, and calling them so that one that
-fails is reported once and dropped while training goes on. Only rank 0 has loggers."""
+"""Calling a run's training loggers together, so that one that fails is reported once and dropped while training
+goes on. Only rank 0 has loggers."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from zoo.errors import UnknownNameError, warn
-
-ENV = "ZOO_LOGGERS"
-
-
-class TrainingLogger:
-    """Base class of a logger that `zoo train --logger NAME` feeds; override the methods you need.
-
-    The methods are called on rank 0 only, in this order: `start`, then `log_step` every `log_every` optimizer steps
-    and `log_epoch` after each epoch's evaluation, then `finish` once the run folder is written (or training failed).
-    An exception from any of them is reported once; the logger is then dropped and training goes on.
-    """
-
-    def start(self, run_dir: Path, config: dict[str, Any]) -> None:
-        """The run begins (or resumes): `config` holds the model, recipe, dataset, seed, world size and settings."""
-
-    def log_step(self, step: int, scalars: dict[str, float]) -> None:
-        """Scalars at optimizer step `step` (counted over the whole run): `loss`, `lr`, `samples_per_second`."""
-
-    def log_epoch(self, epoch: int, metrics: dict[str, float]) -> None:
-        """Epoch `epoch` (from 1) ended: its `train_loss`, the recipe's validation metrics, `train_seconds`."""
-
-    def finish(self, run_dir: Path, status: str) -> None:
-        """The run ended: `status` is "finished" (the run folder is complete), "failed" or "interrupted"."""
-
-
-def requested(names: Sequence[str] | None) -> list[str]:
-    """The logger names a run uses: `names` when given, else ZOO_LOGGERS (comma-separated); duplicates dropped."""
-    if names is None:
-        names = os.environ.get(ENV, "").split(",")
-    return list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
-
-
-def check(names: Sequence[str]) -> list[str]:
-    """Refuse unknown loggers and ones that cannot work here (a missing package) before training starts;
-    return their qualified names."""
-    from zoo.registry import get_registry
-
-    loggers = get_registry().loggers
-    checked = []
-    for name in names:
-        try:
-            spec = loggers.get(name)
-        except UnknownNameError:
-            shown = sorted({loggers.display_name(s) for s in loggers.by_qualified.values()})
-            hint = f"Loggers installed: {', '.join(shown)} (asked for by --logger or {ENV})."
-            raise UnknownNameError("logger", name, shown, hint) from None
-        spec.build()  # builds nothing on disk: a logger needing a package that is absent says so here
-        checked.append(spec.qualified_name)
-    return checked
+from zoo.core.errors import warn
+from zoo.plugin.loggers import TrainingLogger
+from zoo.plugin.specs import LoggerSpec
 
 
 class Loggers:
     """The run's loggers, called together; a logger that raises is reported once, then left out."""
 
-    def __init__(self, names: Sequence[str], log: Any = None) -> None:
-        from zoo.registry import get_registry
-
+    def __init__(self, specs: Sequence[LoggerSpec], log: Any = None) -> None:
         self._log = log
         self._active: list[tuple[str, TrainingLogger]] = []
-        for name in names:
+        for spec in specs:
             try:
-                self._active.append((name, get_registry().loggers.get(name).build()))
+                self._active.append((spec.qualified_name, spec.build()))
             except Exception as exc:  # a broken logger must not stop training
-                self._drop(name, "could not be set up", exc)
+                self._drop(spec.qualified_name, "could not be set up", exc)
 
     def __bool__(self) -> bool:
         return bool(self._active)

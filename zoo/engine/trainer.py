@@ -1,7 +1,7 @@
 """The training loop, split as torchtune splits a recipe: set up, load a checkpoint, train, save, finish.
 
 Devices, precision and seeds live in zoo.engine.device, loaders in zoo.engine.loaders, the evaluation loop in
-zoo.engine.evaluation, the loop's position in zoo.engine.state and the run folder's files in zoo.runs.
+zoo.engine.evaluation, the loop's position in zoo.engine.state and the run folder's files in zoo.store.run_folder.
 """
 
 from __future__ import annotations
@@ -21,17 +21,18 @@ from typing import Any
 
 import torch
 
-from zoo import runs
+from zoo.core.errors import UsageError, ZooError, warn
 from zoo.engine.checkpoint import FORMAT, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from zoo.engine.device import Dist, autocast, choose_device, choose_precision, seed_everything
 from zoo.engine.evaluation import evaluate_model
 from zoo.engine.loaders import Loaders, make_loaders
 from zoo.engine.loggers import Loggers
 from zoo.engine.progress import EpochProgress
-from zoo.engine.recipe import Data, Recipe
 from zoo.engine.state import LoopState
-from zoo.errors import UsageError, ZooError, warn
-from zoo.weights import tensors_digest
+from zoo.plugin.recipe import Data, Recipe
+from zoo.plugin.specs import LoggerSpec
+from zoo.store import layout, run_folder
+from zoo.store.weights import tensors_digest
 
 
 class TrainingInterrupted(ZooError):
@@ -94,15 +95,16 @@ class Trainer:
         resume: bool = False,
         quiet: bool = False,
         dist: Dist | None = None,
-        loggers: Sequence[str] = (),
+        loggers: Sequence[LoggerSpec] = (),
         expected_fingerprint: str | None = None,
+        device: torch.device | None = None,
     ) -> None:
         self.recipe, self.cfg, self.info, self.out = recipe, recipe.config, info, Path(out)
         self.resume, self.quiet, self.dist = resume, quiet, dist or Dist()
-        self.logger_names, self.expected_fingerprint = list(loggers), expected_fingerprint
+        self.logger_specs, self.expected_fingerprint = list(loggers), expected_fingerprint
         self.loggers = Loggers(())
         self._meter = (0.0, 0)  # (time, global step) of the last step logged, for samples per second
-        self.device = choose_device(self.cfg.device, self.dist)
+        self.device = device if device is not None else choose_device(self.cfg.device, self.dist)
         self.autocast_dtype = choose_precision(self.cfg.precision, self.device)
         #: the samples one optimizer step consumes across the job
         self.samples_per_step = self.cfg.batch_size * self.cfg.grad_accum * self.dist.world
@@ -113,10 +115,10 @@ class Trainer:
 
     def fit(self) -> dict[str, Any]:
         """Train to the last epoch (or an early stop) and write the run folder; the `zoo train --json` summary."""
-        runs.check_fresh(self.out, self.resume)
+        run_folder.check_fresh(self.out, self.resume)
         ckpt = self.load_checkpoint() if self.resume else None  # refused before any data is read
         run = self.setup(ckpt)
-        self.loggers = Loggers(self.logger_names if self.dist.main else (), self.log)
+        self.loggers = Loggers(self.logger_specs if self.dist.main else (), self.log)
         self.loggers.start(self.out, self._logged_config(run))
         started = time.perf_counter()
         status = "failed"
@@ -149,7 +151,7 @@ class Trainer:
 
     def load_checkpoint(self) -> dict[str, Any]:
         """The checkpoint to continue, refused when it belongs to another job or other settings."""
-        ckpt = load_checkpoint(self.out / runs.CHECKPOINT)
+        ckpt = load_checkpoint(self.out / layout.CHECKPOINT)
         saved = {k: v for k, v in (ckpt.get("run") or {}).items() if k in ("model", "recipe", "dataset")}
         now = self._identity()
         differ = [k for k in saved if saved[k] != now[k]]
@@ -223,7 +225,7 @@ class Trainer:
             run.model.load_state_dict(ckpt["model"])
         except RuntimeError as exc:
             raise UsageError(
-                f"cannot resume from {self.out / runs.CHECKPOINT}: its weights do not fit this model "
+                f"cannot resume from {self.out / layout.CHECKPOINT}: its weights do not fit this model "
                 f"({str(exc).splitlines()[0]}). Start a new run with another --out."
             ) from None
         run.optimizer.load_state_dict(ckpt["optimizer"])
@@ -234,12 +236,12 @@ class Trainer:
             run.ema.load_state_dict(ckpt["ema"])
         run.state = LoopState.from_checkpoint(ckpt)
         set_rng_state(ckpt["rng"])
-        self.log.info("resumed from %s at epoch %d, batch %d", runs.CHECKPOINT, run.state.epoch + 1, run.state.batch)
+        self.log.info("resumed from %s at epoch %d, batch %d", layout.CHECKPOINT, run.state.epoch + 1, run.state.batch)
 
     def _open_log(self) -> None:
         if self.dist.main:
             self.out.mkdir(parents=True, exist_ok=True)
-            handler = logging.FileHandler(self.out / runs.LOG, encoding="utf-8", delay=True)
+            handler = logging.FileHandler(self.out / layout.LOG, encoding="utf-8", delay=True)
             handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
             self.log.addHandler(handler)
         else:
@@ -393,7 +395,7 @@ class Trainer:
         if not self.dist.main:
             return
         save_checkpoint(
-            self.out / runs.CHECKPOINT,
+            self.out / layout.CHECKPOINT,
             {
                 "model": run.model.state_dict(),
                 "optimizer": run.optimizer.state_dict(),
@@ -465,7 +467,7 @@ class Trainer:
         metrics = run.state.final_metrics()
         digest = self._check_ranks_agree(final_model)
         if self.dist.main:
-            runs.write_run(
+            run_folder.write_run(
                 self.out, final_model, self._run_config(run, digest), metrics, run.state.history, run.data.files
             )
             self.log.info("done in %.1f s: %s", seconds, json.dumps(metrics))
@@ -481,7 +483,7 @@ class Trainer:
 
     def _run_config(self, run: Training, digest: str) -> dict[str, Any]:
         info, data_info = self.info, run.data.info
-        return runs.run_config(
+        return run_folder.run_config(
             info.model,
             run.model_args,
             plugin=info.plugin,

@@ -6,7 +6,7 @@ from zoo_fixtures import write_cifar10
 from zoo_images.cifar10 import load
 from zoo_images.samples import python2_pickle
 
-from zoo.errors import UsageError, ZooError
+from zoo.core.errors import UsageError, ZooError
 
 
 def test_reads_the_real_python_layout(tmp_path):

@@ -13,7 +13,7 @@ from zoo_images.common import load_image
 from zoo_images.decode import EncodedBatch, decode_batch, read_bytes
 from zoo_images.imagefolder import load
 
-from zoo.errors import ZooError, ZooWarning
+from zoo.core.errors import ZooError, ZooWarning
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (20, 40, 210)}
 

@@ -11,7 +11,7 @@ from zoo_images.common import load_image
 from zoo_images.files import use_cache
 from zoo_images.imagefolder import load
 
-from zoo.errors import UsageError, ZooError, ZooWarning
+from zoo.core.errors import UsageError, ZooError, ZooWarning
 
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (20, 40, 210)}
 

@@ -13,8 +13,7 @@ from collections.abc import Sequence
 
 import torch
 
-from zoo.errors import warn
-from zoo.plugin import ZooError
+from zoo.plugin import ZooError, warn
 from zoo_images.common import read_rgb
 
 DECODE_MODES = ("cpu", "device")

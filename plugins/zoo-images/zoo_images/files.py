@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from zoo.errors import warn
-from zoo.plugin import UsageError, ZooError
+from zoo.plugin import UsageError, ZooError, warn
 from zoo_images.common import ImageTooLarge, load_image
 from zoo_images.decode import read_bytes
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 from zoo_recsys.data import bundled_ml100k, movielens, ratings_csv
 from zoo_recsys.ratings import _read_columnar, read_movielens, read_table
 
-from zoo.errors import UsageError
+from zoo.core.errors import UsageError
 
 
 def rows(r):

@@ -12,7 +12,7 @@ from zoo_fixtures import assert_clean_error, write_image_folder
 from zoo_resnet.recipe import imagenet_categories
 
 import zoo
-from zoo.localhub import LocalHub
+from zoo.hub.local_git import LocalHub
 
 
 @pytest.fixture

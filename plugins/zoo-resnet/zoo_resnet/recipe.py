@@ -23,10 +23,8 @@ def imagenet_categories() -> list[str]:
 class ResNetFinetune(ImageClassificationRecipe):
     def base(self) -> tuple[str, Any]:
         """The weights to start from, and their catalog entry when they come from the catalog."""
-        import zoo
-
         name = self.options["base"] or self.model_spec.name
-        entry = zoo.get_registry().weights_entry(name) if "/" not in name else None
+        entry = self.pretrained.entry(name) if "/" not in name else None
         if entry is not None and entry.model.rpartition(":")[2] != self.model_spec.name:
             raise UsageError(f"base weights '{entry.name}' are for {entry.model}, not {self.model_spec.name}")
         return name, entry
@@ -46,13 +44,11 @@ class ResNetFinetune(ImageClassificationRecipe):
         return {"num_classes": len(data.info["labels"])}
 
     def build_model(self, args: dict[str, Any]) -> Any:
-        import zoo
-
         num_classes = args["num_classes"]
         if not self.options["pretrained"]:
             return self.model_spec.build(num_classes=num_classes)
         name, _ = self.base()
-        model = zoo.create_model(name, pretrained=True, hub=self.options["hub"] or None)
+        model, _ = self.pretrained.load(name, hub=self.options["hub"] or None)
         model.fc = torch.nn.Linear(model.fc.in_features, num_classes)  # a new head for the new classes
         if self.options["freeze_backbone"]:
             for pname, param in model.named_parameters():

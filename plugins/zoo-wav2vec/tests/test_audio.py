@@ -5,7 +5,7 @@ import torch
 import torchaudio
 from zoo_wav2vec import audio
 
-from zoo.errors import ZooError
+from zoo.core.errors import ZooError
 
 
 def test_8khz_stereo_is_mixed_down_and_resampled(tmp_path):

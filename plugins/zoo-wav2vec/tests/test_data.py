@@ -4,7 +4,7 @@ from espeak import SENTENCES, write_librispeech, write_manifest, write_speech
 from zoo_wav2vec.data import collate, librispeech, speech_manifest
 from zoo_wav2vec.vocab import DEFAULT
 
-from zoo.errors import UsageError, ZooError
+from zoo.core.errors import UsageError, ZooError
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_durations_come_from_the_headers_once_then_from_the_cache(tmp_path, monk
 def test_a_damaged_durations_cache_is_rebuilt_with_a_warning(tmp_path, monkeypatch):
     from zoo_wav2vec.durations import cache_file
 
-    from zoo.errors import ZooWarning
+    from zoo.core.errors import ZooWarning
 
     monkeypatch.setenv("ZOO_CACHE_DIR", str(tmp_path / "cache"))
     manifest = write_manifest(tmp_path / "speech", SENTENCES[:2])

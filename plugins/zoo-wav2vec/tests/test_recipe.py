@@ -12,7 +12,7 @@ from espeak import SENTENCES, write_manifest, write_speech
 from safetensors.torch import load_file
 from zoo_fixtures import ZOO
 
-from zoo.engine.run import load_for_inference
+from zoo.jobs.inference import load_for_inference
 
 TINY = ["wav2vec2_tiny", "--dataset", "speech-manifest", "--set", "pretrained=false", "--batch-size", "4"]
 
@@ -108,8 +108,8 @@ def test_a_ten_minute_file_is_transcribed_in_bounded_chunks(tiny_run, tmp_path):
 
 
 def test_transformer_learns_only_after_the_frozen_steps(speech):
-    from zoo.engine.config import build_config
-    from zoo.engine.run import make_recipe, resolve
+    from zoo.engine.settings import build_config
+    from zoo.jobs.train import make_recipe, resolve
 
     mspec, rspec, dspec = resolve("wav2vec2_tiny", dataset="speech-manifest")
     config = build_config(rspec.defaults("cpu"), {}, {"pretrained": "false", "freeze_transformer_steps": "3"})

@@ -121,7 +121,7 @@ def test_the_vocabulary_comes_from_the_tokenizer(hub_server, published):
 
 def test_sharded_checkpoint_is_pulled_and_verified_shard_by_shard(hub_server, published):
     published("wav2vec2-xlsr-style")
-    pulled = zoo.hub.download("speech/wav2vec2-xlsr-style", hub=hub_server.url)
+    pulled = zoo.hub.pull.download("speech/wav2vec2-xlsr-style", hub=hub_server.url)
     index = json.loads((pulled.path / "model.safetensors.index.json").read_text())
     shards = sorted(set(index["weight_map"].values()))
     assert len(shards) > 2

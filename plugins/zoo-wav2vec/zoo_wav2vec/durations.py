@@ -13,8 +13,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from zoo.atomic import write_text
-from zoo.cachefile import cache_dir, read_cache
+from zoo.plugin import atomic_write_text, cache_dir, read_cache
 from zoo_wav2vec import audio
 
 
@@ -50,5 +49,5 @@ def durations(paths: Sequence[Path], root: Path) -> list[float]:
         out.append(seconds)
     if fresh != {k: cached.get(k) for k in fresh}:  # something was read: keep it for the next start
         with contextlib.suppress(OSError):  # a read-only cache folder costs the next start time, never this one
-            write_text(where, json.dumps({**cached, **fresh}, separators=(",", ":")))
+            atomic_write_text(where, json.dumps({**cached, **fresh}, separators=(",", ":")))
     return out

@@ -45,11 +45,9 @@ class Wav2Vec2CTCFinetune(Recipe):
 
     def base_name(self) -> str:
         """The weights to start from: the `base` option, else the model's default catalog weights."""
-        import zoo
-
         if self.options["base"]:
             return self.options["base"]
-        weights = zoo.get_registry().weights_for(self.model_spec)
+        weights = self.pretrained.entries(self.model_spec)
         if not weights:
             raise UsageError(
                 f"{self.model_spec.name} has no pretrained weights in the catalog: pass --set pretrained=false "
@@ -60,9 +58,7 @@ class Wav2Vec2CTCFinetune(Recipe):
     def base(self) -> tuple[Any, dict[str, Any]]:
         """The pretrained model and its config, pulled once."""
         if self._base is None:
-            import zoo
-
-            self._base = zoo.load_pretrained(
+            self._base = self.pretrained.load(
                 self.base_name(), hub=self.options["hub"] or None, dropout=self.options["dropout"]
             )
         return self._base

@@ -1,0 +1,76 @@
+"""`zoo runs [DIR]` and `zoo runs show RUN_DIR`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zoo.cli import render
+from zoo.core.errors import UsageError
+
+
+def runs_(
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="DIR to search (default: runs/), or: show RUN_DIR.", metavar="[DIR] | show RUN_DIR"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+) -> None:
+    """List the finished runs under DIR as a table, or show one run's epochs and curves ('zoo runs show RUN_DIR')."""
+    from zoo.jobs.runs_listing import DEFAULT_ROOT, list_runs, show_run
+
+    args = list(args or [])
+    if args[:1] == ["show"]:
+        if len(args) != 2:
+            raise UsageError("'zoo runs show' takes one run folder: zoo runs show RUN_DIR")
+        shown = show_run(args[1])
+        if as_json:
+            render.print_json(shown)
+        else:
+            _show_run(shown)
+        return
+    if len(args) > 1:
+        raise UsageError("'zoo runs' takes one folder to search (zoo runs [DIR]), or 'show RUN_DIR'")
+    root = args[0] if args else DEFAULT_ROOT
+    if not args and not Path(root).is_dir():
+        rows: list[dict[str, Any]] = []
+    else:
+        rows = list_runs(root)
+    if as_json:
+        render.print_json(rows)
+        return
+    if not rows:
+        render.echo(f"No finished runs under {root}/. Train one with 'zoo train MODEL'.")
+        return
+    table = render.table("Run", "Model", "Recipe", "Dataset", "Metric", "Epochs", "Wall time", "Date", "Published")
+    for column in table.columns:  # nine columns: on a narrow terminal they wrap rather than lose their ends
+        column.no_wrap, column.overflow = False, "fold"
+    for r in rows:
+        metric = f"{r['metric']['name']} {r['metric']['value']:.4g}" if r["metric"] else "-"
+        seconds = f"{r['seconds']:.1f} s" if isinstance(r["seconds"], (int, float)) else "-"
+        date = (r["finished"] or "-")[:16].replace("T", " ")
+        render.add_row(table, r["run_dir"], r["model"], r["recipe"], r["dataset"] or "-", metric, r["epochs"] or "-",
+                 seconds, date, render.short_revision(r["published"]) or "-")  # fmt: skip
+    render.console().print(table)
+
+
+def _show_run(shown: dict[str, Any]) -> None:
+    from zoo.cli.textchart import bar_chart
+    from zoo.store.curves import loss_key, series
+
+    history, best = shown["history"], shown["best_epoch"]
+    metric = shown["metric"]["name"] if shown["metric"] else None
+    render.echo(f"{shown['run_dir']}: {shown['model']} ({shown['recipe']} on {shown['dataset']})")
+    columns = list(dict.fromkeys(k for row in history for k in row if k != "epoch"))
+    table = render.table("Epoch", *columns)
+    for row in history:
+        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k, "") for k in columns)]
+        render.add_row(table, f"{row['epoch']}{' *' if row['epoch'] == best else ''}", *cells)
+    render.console().print(table)
+    for key in dict.fromkeys([loss_key(history), *([metric] if metric else [])]):
+        epochs, values = series(history, key)
+        render.echo("")
+        for line in bar_chart(key, epochs, values, best):
+            render.echo(line)

@@ -1,0 +1,283 @@
+"""A Hub endpoint (huggingface.co, HF_ENDPOINT or any Hub-compatible server) through huggingface_hub: every remote
+call zoo makes, and the translation of huggingface_hub's and the network's errors into one-line zoo errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from zoo._version import __version__
+from zoo.core.atomic import write_text
+from zoo.core.cache import cache_dir, read_cache
+from zoo.core.errors import UsageError, ZooError
+from zoo.hub.integrity import Digests, FollowingDigest, VerificationError, VerifiedRecords
+from zoo.hub.selection import select_files
+from zoo.hub.transport import Fetched, Target, Transport
+from zoo.plugin.weights_entry import COMMIT_RE
+
+# Files at least this large are hashed while they download (see integrity.FollowingDigest).
+FOLLOW_MIN_SIZE = 16 * 1024 * 1024
+
+
+class RemoteTransport(Transport):
+    """A Hub endpoint: `endpoint` None is huggingface_hub's own (HF_ENDPOINT, else huggingface.co)."""
+
+    def __init__(self, endpoint: str | None) -> None:
+        self.endpoint = endpoint
+
+    def describe(self) -> str:
+        return describe(self.endpoint)
+
+    def fetch(self, target: Target, offline: bool, allow_pickle: bool, want: Callable[[str], bool]) -> Fetched:
+        return _fetch(target, self.endpoint, offline, allow_pickle, want)
+
+    def commit(
+        self,
+        repo_id: str,
+        files: Mapping[str, Path],
+        message: str,
+        revision: str,
+        private: bool = False,
+        create_pr: bool = False,
+    ) -> tuple[str, str]:
+        return _commit(self.endpoint, repo_id, files, message, revision, private, create_pr)
+
+    def search(self, query: str | None, task: str | None, author: str | None, sort: str, limit: int) -> list[Any]:
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=self.endpoint, **library())
+        with hub_errors("model search", self.describe()):
+            return list(
+                api.list_models(
+                    filter="zoo",
+                    search=query or None,
+                    author=author,
+                    pipeline_tag=task,
+                    sort=sort,
+                    limit=limit,
+                    full=True,
+                    cardData=True,
+                )
+            )
+
+
+def library() -> dict[str, str]:
+    """How zoo names itself in the user-agent of every Hub request, as timm and transformers do."""
+    return {"library_name": "zoo", "library_version": __version__}
+
+
+def describe(endpoint: str | None) -> str:
+    from huggingface_hub import constants
+
+    return endpoint or constants.ENDPOINT
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [ConnectionError, TimeoutError]
+    for module in ("httpx2", "httpx"):
+        with suppress(ImportError, AttributeError):
+            errors.append(__import__(module).TransportError)
+    return tuple(errors)
+
+
+@contextmanager
+def hub_errors(target_text: str, where: str, offline: bool = False) -> Iterator[None]:
+    """Turn huggingface_hub's and the network's exceptions into one-line zoo errors (never showing a token)."""
+    from huggingface_hub import errors
+
+    try:
+        yield
+    except errors.RevisionNotFoundError:
+        raise UsageError(f"{target_text}: no such revision on {where}. Check the branch, tag or commit.") from None
+    except errors.GatedRepoError:
+        raise ZooError(f"{target_text} is gated on {where}: accept its terms there, then set HF_TOKEN.") from None
+    except errors.RepositoryNotFoundError:
+        raise UsageError(
+            f"{target_text} was not found on {where} (or it is private, or the revision does not "
+            "exist): check the repo id and revision, and set HF_TOKEN for private repos."
+        ) from None
+    except errors.LocalEntryNotFoundError as exc:
+        if offline:
+            raise ZooError(
+                f"{target_text} is not in the local cache: pull it once online (without --offline or HF_HUB_OFFLINE)."
+            ) from None
+        raise ZooError(
+            f"cannot reach {where}: {str(exc).splitlines()[-1]}. Check the network and HF_ENDPOINT, "
+            "or pull with --offline from the cache."
+        ) from None
+    except errors.EntryNotFoundError:
+        raise UsageError(f"{target_text}: a file is missing on {where}") from None
+    except errors.HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status in (401, 403):
+            raise ZooError(
+                f"{where} refused the request ({status}): set HF_TOKEN to a token with access to "
+                f"{target_text.split('@')[0]}, or run 'hf auth login'."
+            ) from None
+        raise ZooError(f"{where} answered {status} for {target_text}: {str(exc).splitlines()[0]}") from None
+    except _transport_errors() as exc:
+        raise ZooError(
+            f"cannot reach {where} ({exc}). Check the network and HF_ENDPOINT, or pull with --offline from the cache."
+        ) from None
+
+
+def hf_cache_folder(repo_id: str) -> Path:
+    from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
+
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
+
+
+def _fetch(
+    target: Target, endpoint: str | None, offline: bool, allow_pickle: bool, want: Callable[[str], bool]
+) -> Fetched:
+    from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    from zoo.hub.progress import RichTqdm
+
+    where = describe(endpoint)
+    text = f"{target.repo_id}@{target.revision}"
+    if offline or constants.HF_HUB_OFFLINE:
+        with hub_errors(text, where, offline=True):
+            folder = Path(
+                snapshot_download(target.repo_id, revision=target.revision, local_files_only=True, **library())
+            )
+        records = VerifiedRecords()
+        expected = {}
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            path = file.relative_to(folder).as_posix()
+            reference = target.pins.get(path) or records.expected(file)
+            if reference is None:
+                raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
+            expected[path] = reference
+        return Fetched(folder, folder.name, expected, {}, sorted(expected))
+    api = HfApi(endpoint=endpoint, **library())
+    with hub_errors(text, where):
+        commit = target.revision
+        sizes: dict[str, int] = {}
+        if not COMMIT_RE.fullmatch(commit):
+            commit = api.model_info(target.repo_id, revision=target.revision).sha
+        if target.pins:  # the catalog already names every file and its sha256: no listing needed
+            expected = dict(target.pins)
+            listed = select_files(list(expected), {}, True, where)
+        else:
+            listing = _listing(api, target.repo_id, commit)
+            reference, sizes = {p: ref for p, (ref, _) in listing.items()}, {p: n for p, (_, n) in listing.items()}
+            listed = sorted(reference)
+            chosen = select_files(listed, {}, allow_pickle, f"{target.repo_id}@{commit}")
+            expected = {p: reference[p] for p in chosen}
+        expected = {p: ref for p, ref in expected.items() if want(p)}
+        hashed: dict[str, Digests] = {}
+        blobs = hf_cache_folder(target.repo_id) / "blobs"
+
+        # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
+        # listing above is not fetched a second time (snapshot_download would list the tree again).
+        def fetch(path: str) -> None:
+            algorithm, _, digest = expected[path].partition(":")
+            follower = None
+            if algorithm == "sha256" and sizes.get(path, FOLLOW_MIN_SIZE) >= FOLLOW_MIN_SIZE:  # hash while it comes
+                follower = FollowingDigest(blobs, f"{digest}*.incomplete")
+                follower.start()
+            progress = RichTqdm
+            if follower is not None:  # a restarted download voids what was hashed of it
+                progress = type("Progress", (RichTqdm,), {"rewound": lambda _self: follower.rewound()})
+            try:
+                local = hf_hub_download(
+                    target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=progress, **library()
+                )
+            except RemoteEntryNotFoundError:
+                raise UsageError(
+                    f"{path} is not in {target.repo_id}@{commit} on {where}, though the catalog "
+                    "pins it: fix the entry or run 'zoo pin' again."
+                ) from None
+            except OSError as exc:  # huggingface_hub's size check: the bytes that came are not the size announced
+                if "Consistency check failed" not in str(exc):
+                    raise
+                _drop_incomplete(target.repo_id, expected[path])
+                raise VerificationError(
+                    f"{path} failed verification: {str(exc).splitlines()[0]} Nothing was kept; pull again, "
+                    "and report it to the repository's owner if it happens again."
+                ) from None
+            finally:
+                if follower is not None:
+                    follower.finished.set()
+            digests = follower.result(Path(local)) if follower is not None else None
+            if digests is not None:
+                hashed[path] = digests
+
+        with ThreadPoolExecutor(max_workers=min(8, len(expected) or 1)) as pool:
+            list(pool.map(fetch, sorted(expected)))
+        folder = hf_cache_folder(target.repo_id) / "snapshots" / commit
+    if commit != target.revision:  # remember the branch, so an offline pull of it finds this commit
+        ref = hf_cache_folder(target.repo_id) / "refs" / target.revision
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        if not ref.is_file() or ref.read_text().strip() != commit:
+            write_text(ref, commit)
+    return Fetched(folder, commit, expected, sizes, listed, hashed)
+
+
+def _listing(api: Any, repo_id: str, commit: str) -> dict[str, tuple[str, int]]:
+    """Each file of a commit with the Hub's reference digest and size. A commit's listing never changes, so it is
+    kept in zoo's cache after the first pull: a second pull of that commit asks the Hub only what `main` is."""
+    from huggingface_hub.hf_api import RepoFile
+
+    path = cache_dir() / "listings" / repo_id / f"{commit}.json"
+    cached = read_cache(path, "the repository will be listed again")
+    if cached and all(_listed_entry(v) for v in cached.values()):
+        return {p: (ref, size) for p, (ref, size) in cached.items()}
+    listing = {
+        f.path: (f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}", f.lfs.size if f.lfs else f.size)
+        for f in api.list_repo_tree(repo_id, revision=commit, recursive=True)
+        if isinstance(f, RepoFile)
+    }
+    with suppress(OSError):  # a cache that cannot be written costs only a listing next time
+        write_text(path, json.dumps(listing))
+    return listing
+
+
+def _listed_entry(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and isinstance(value[0], str)
+        and re.fullmatch(r"sha256:[0-9a-f]{64}|git-sha1:[0-9a-f]{40}", value[0]) is not None
+        and isinstance(value[1], int)
+    )
+
+
+def _drop_incomplete(repo_id: str, reference: str) -> None:
+    """Delete the partial download huggingface_hub keeps for a resume, when what it announced was wrong."""
+    for partial in (hf_cache_folder(repo_id) / "blobs").glob(f"{reference.partition(':')[2]}*.incomplete"):
+        partial.unlink(missing_ok=True)
+
+
+def _commit(
+    endpoint: str | None,
+    repo_id: str,
+    staged: dict[str, Path],
+    message: str,
+    revision: str,
+    private: bool,
+    create_pr: bool,
+) -> tuple[str, str]:
+    from huggingface_hub import CommitOperationAdd, HfApi
+
+    api = HfApi(endpoint=endpoint, **library())
+    with hub_errors(repo_id, describe(endpoint)):
+        api.create_repo(repo_id, private=private, exist_ok=True)
+        if revision != "main":
+            api.create_branch(repo_id, branch=revision, exist_ok=True)
+        info = api.create_commit(
+            repo_id,
+            operations=[CommitOperationAdd(path, str(file)) for path, file in sorted(staged.items())],
+            commit_message=message,
+            revision=revision,
+            create_pr=create_pr,
+        )
+    return info.oid, info.pr_url or info.commit_url

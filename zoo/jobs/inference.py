@@ -1,0 +1,81 @@
+"""`zoo eval` and `zoo predict`: a run folder or a pretrained model (catalog name or repo id), loaded through one
+path (zoo.jobs.model_source) with its recipe, on the device asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from zoo.core.errors import UsageError, ZooError
+from zoo.hub.pull import download
+from zoo.jobs.model_source import build_and_load, from_pulled, from_run_folder
+from zoo.jobs.train import make_recipe, resolve, settings
+from zoo.store.card import dataset_name
+
+
+def load_for_inference(
+    target: str,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    device: str | None = None,
+    hub: str | None = None,
+    allow_pickle: bool = False,
+) -> tuple[Any, Any, dict[str, Any]]:
+    """(recipe, model, run config) for a run folder or a pretrained model name."""
+    from zoo.engine.device import Dist, choose_device
+
+    if Path(target).is_dir():
+        source = from_run_folder(target)
+    else:
+        source = from_pulled(download(target, hub=hub, allow_pickle=allow_pickle), allow_pickle)
+    config = source.config
+    mspec, rspec, dspec = resolve(source.spec.qualified_name, config.get("recipe"), dataset or dataset_name(config))
+    recipe = make_recipe(
+        rspec, mspec, dspec, settings(rspec, {"device": device}, {}), Path(data_dir) if data_dir else None
+    )
+    model = build_and_load(source, recipe.inference_model)
+    recipe.run_config = {"recipe": rspec.name, "model": mspec.name, **config}
+    recipe.run_folder = source.folder
+    return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), recipe.run_config
+
+
+def evaluate(
+    target: str,
+    dataset: str | None = None,
+    data_dir: str | None = None,
+    device: str | None = None,
+    hub: str | None = None,
+) -> dict[str, Any]:
+    """`zoo eval`: the recipe's metrics for a run folder or pretrained model on a dataset's validation split."""
+    from zoo.engine.evaluation import eval_loader, evaluate_model
+
+    recipe, model, _ = load_for_inference(target, dataset, data_dir, device, hub)
+    data = recipe.build_data()
+    split = data.val if data.val is not None else data.train
+    loader = eval_loader(split, recipe.config.batch_size, data.collate)
+    metrics = evaluate_model(recipe, model, loader)
+    return {"model": target, "dataset": recipe.dataset_spec.name, "metrics": metrics}
+
+
+def predict(
+    target: str,
+    inputs: list[str],
+    top: int = 5,
+    device: str | None = None,
+    hub: str | None = None,
+    allow_pickle: bool = False,
+) -> list[dict[str, Any]]:
+    """`zoo predict`: one output per input, as the model's task renders it."""
+    if top < 1:
+        raise UsageError(f"--top must be at least 1, got {top}")
+    recipe, model, config = load_for_inference(target, device=device, hub=hub, allow_pickle=allow_pickle)
+    import torch
+
+    with torch.no_grad():
+        outputs = recipe.predict(model, list(inputs), top, config)
+    if len(outputs) != len(inputs):
+        raise ZooError(
+            f"recipe '{recipe.recipe_spec.qualified_name}' returned {len(outputs)} outputs for {len(inputs)} inputs: "
+            "its predict must return one per input (report this to the plugin's authors)"
+        )
+    return [{"input": i, "output": o} for i, o in zip(inputs, outputs, strict=True)]
