@@ -64,6 +64,24 @@ def test_runs_table_and_a_damaged_run(run_zoo, plugin_sites, runs_tree, tmp_path
     assert "deep/b" not in proc.stdout and "skipped" in proc.stderr and "deep/b" in proc.stderr
 
 
+@pytest.mark.parametrize("width", [80, 60])
+def test_runs_table_fits_a_narrow_terminal_and_never_splits_a_cell(run_zoo, plugin_sites, runs_tree, width):
+    root, _ = runs_tree
+    site = [plugin_sites("zoo-tinyplug")]
+    rows = json.loads(run_zoo("runs", str(root), "--json", sites=site).stdout)
+    proc = run_zoo("runs", str(root), sites=site, env={"COLUMNS": str(width)})
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.rstrip("\n").splitlines()
+    assert len(lines) == 1 + len(rows), proc.stdout  # a header and one line per run: no cell wrapped onto another
+    assert all(len(line.rstrip()) <= width for line in lines), proc.stdout
+    assert lines[0].split()[:3] == ["Run", "Model", "Dataset"] and "Metric" in lines[0]
+    for row in rows:  # the columns kept show whole: the model, the metric, the date
+        line = next(line for line in lines[1:] if f"{row['metric']['value']:.4g}" in line)
+        assert f" {row['model']} " in line and f"{row['metric']['name']} {row['metric']['value']:.4g}" in line
+        if width == 80:
+            assert row["finished"][:16].replace("T", " ") in line
+
+
 def test_runs_show_prints_each_epoch_and_a_chart(run_zoo, plugin_sites, runs_tree):
     root, _ = runs_tree
     site = [plugin_sites("zoo-tinyplug")]

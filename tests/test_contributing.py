@@ -68,3 +68,14 @@ def test_every_zoo_command_shown_exists(run_zoo, command):
     assert proc.returncode == 0, proc.stderr
     for option in (w.split("=")[0] for w in command if w.startswith("--")):
         assert option in proc.stdout, f"{' '.join(command)}: no option {option}"
+
+
+def test_the_hook_table_and_the_import_list_name_the_whole_contract():
+    """Every hook zoo calls has a row in the hook table, and everything zoo.plugin exports is in the import list."""
+    import zoo.plugin
+
+    text = DOC.read_text("utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `")]
+    assert zoo.plugin.HOOK_NAMES and [h for h in zoo.plugin.HOOK_NAMES if not any(r.startswith(f"| `{h}(") for r in rows)] == []
+    imports = text[text.index("Everything a plugin imports") : text.index("The module implements")]
+    assert [name for name in zoo.plugin.__all__ if f"`{name}`" not in imports] == []

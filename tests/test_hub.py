@@ -13,6 +13,7 @@ from zoo.core.errors import UsageError, ZooError
 from zoo.hub import pull as zhub
 from zoo.hub.integrity import VerificationError
 from zoo.hub.local_git import LocalHub
+from zoo.hub.remote import hf_cache_folder
 
 
 @pytest.fixture
@@ -94,7 +95,7 @@ def test_tampered_regular_file_is_caught_and_removed(hub_server, make_run):
         match=r"config.json failed verification: expected git-sha1:\w{40}, got git-sha1:\w{40}",
     ):
         zhub.download("tamper/cnn", hub=hub_server.url)
-    cache = Path(zhub.hf_cache_folder("tamper/cnn"))
+    cache = Path(hf_cache_folder("tamper/cnn"))
     assert not list(cache.glob("snapshots/*/config.json"))
     assert not any(b.read_bytes() == content for b in cache.glob("blobs/*"))
     del hub_server.tamper[("tamper/cnn", "config.json")]
@@ -180,7 +181,7 @@ def test_path_traversal_in_a_listing_is_refused(hub_server, make_run):
     hub_server.extra_tree["evil/cnn"] = [{"type": "file", "oid": "0" * 40, "size": 1, "path": "../../escape.txt"}]
     with pytest.raises(ZooError, match=r"refused the repository path '../../escape.txt'"):
         zhub.download("evil/cnn", hub=hub_server.url)
-    assert not list(Path(zhub.hf_cache_folder("evil/cnn")).glob("snapshots/*/*"))
+    assert not list(Path(hf_cache_folder("evil/cnn")).glob("snapshots/*/*"))
 
 
 @pytest.mark.usefixtures("token")

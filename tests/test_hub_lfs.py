@@ -12,6 +12,7 @@ from huggingface_hub import HfApi
 import zoo
 from zoo.hub import pull as zhub
 from zoo.hub.integrity import VerificationError, VerifiedRecords
+from zoo.hub.remote import hf_cache_folder
 
 pytestmark = pytest.mark.usefixtures("token")
 
@@ -71,7 +72,7 @@ def test_tampered_lfs_object_is_caught_and_removed(hub_server, make_run):
         VerificationError, match=r"model.safetensors failed verification: expected sha256:\w{64}, got sha256:\w{64}"
     ):
         zhub.download("lfs/tampered", hub=hub_server.url)
-    cache = zhub.hf_cache_folder("lfs/tampered")
+    cache = hf_cache_folder("lfs/tampered")
     assert not list(cache.glob("snapshots/*/model.safetensors"))
     assert not any(b.read_bytes() == bytes(content) for b in cache.glob("blobs/*"))
     del hub_server.tamper[("lfs/tampered", "model.safetensors")]
@@ -89,7 +90,7 @@ def test_listing_whose_size_disagrees_with_the_file(hub_server, make_run):
     try:
         with pytest.raises(VerificationError, match=rf"the Hub lists {real + 7} bytes, {real} arrived"):
             zhub.download("lfs/listed", hub=hub_server.url)
-        assert not list(zhub.hf_cache_folder("lfs/listed").glob("snapshots/*/model.safetensors"))
+        assert not list(hf_cache_folder("lfs/listed").glob("snapshots/*/model.safetensors"))
     finally:
         del hub_server.listed_size[("lfs/listed", "model.safetensors")]
 
@@ -103,7 +104,7 @@ def test_lfs_pointer_whose_size_disagrees_with_the_tree(hub_server, make_run):
     try:
         with pytest.raises(VerificationError, match=rf"model.safetensors failed verification: .*{real + 100}"):
             zhub.download("lfs/pointer", hub=hub_server.url)
-        cache = zhub.hf_cache_folder("lfs/pointer")
+        cache = hf_cache_folder("lfs/pointer")
         assert not list(cache.glob("snapshots/*/model.safetensors"))
         assert not list(cache.glob("blobs/*.incomplete"))
     finally:

@@ -10,6 +10,7 @@ import typer
 import zoo
 from zoo.cli import render
 from zoo.cli.options import HubOption, complete_models
+from zoo.cli.render import Column
 
 
 def pull(
@@ -126,10 +127,25 @@ def search(
     if not found:
         render.echo("No models published with zoo match" + (f" '{query}'" if query else "") + ".")
         return
-    table = render.table("Repo", "Model", "Task", "Metric", "Downloads", "Updated")
-    for f in found:
-        metric = f"{f.metric['name']} {f.metric['value']:.4g}" if f.metric else "-"
-        render.add_row(
-            table, f.repo_id, f.model or "-", f.task or "-", metric, f"{f.downloads:,}", (f.updated or "-")[:10]
-        )
-    render.console().print(table)
+    columns = [
+        Column("Repo", shorten_to=16),
+        Column("Model", shorten_to=10, drop=3),
+        Column("Task", shorten_to=12, drop=1),
+        Column("Metric"),
+        Column("Downloads", drop=4),
+        Column("Updated", drop=2),
+    ]
+    render.print_table(
+        columns,
+        (
+            (
+                f.repo_id,
+                f.model or "-",
+                f.task or "-",
+                f"{f.metric['name']} {f.metric['value']:.4g}" if f.metric else "-",
+                f"{f.downloads:,}",
+                (f.updated or "-")[:10],
+            )
+            for f in found
+        ),
+    )

@@ -10,7 +10,7 @@ import typer
 import zoo
 from zoo.cli import render
 from zoo.cli.options import HubOption, complete_models
-from zoo.core.text import printable
+from zoo.cli.render import Column
 
 
 def list_(
@@ -27,18 +27,22 @@ def list_(
     if as_json:
         render.print_json(rows)
         return
-    table = render.table("Name", "Plugin", "Task", "Params", "Pretrained", "Description")
-    for row in rows:
-        render.add_row(
-            table,
-            row["name"],
-            row["plugin"],
-            row["task"],
-            render.human(row["params"]),
-            ", ".join(row["pretrained"]) or "-",
-            row["description"],
-        )
-    render.console().print(table)
+    columns = [
+        Column("Name"),
+        Column("Plugin", drop=3),
+        Column("Task", shorten_to=12, drop=4),
+        Column("Params"),
+        Column("Pretrained", shorten_to=12, drop=2),
+        Column("Description", shorten_to=16, drop=1),
+    ]
+    render.print_table(
+        columns,
+        (
+            (r["name"], r["plugin"], r["task"], render.human(r["params"]), ", ".join(r["pretrained"]) or "-",
+             r["description"])
+            for r in rows
+        ),
+    )  # fmt: skip
     if not rows:
         sys.stderr.write("No model matches. Run 'zoo list' without filters, or 'zoo plugins' to see what loaded.\n")
 
@@ -61,35 +65,31 @@ def info(
     if as_json:
         render.print_json(data)
         return
-    from rich.text import Text
 
-    console = render.console()
     if "repo_id" in data:
-        _show_repo(console, data)
+        _show_repo(data)
         return
-    console.print(
-        Text.assemble((data["name"], "bold"), printable(f" ({data['qualified_name']}): {data['description']}"))
-    )
-    fields = render.table("Field", "Value")
-    fields.show_header = False
+    render.print_heading(data["name"], f" ({data['qualified_name']}): {data['description']}")
+    fields = []
     for key in ("task", "plugin", "params", "default_recipe", "datasets", "recipes"):
         value = data[key]
         if key == "params":
             value = f"{value:,}" if value is not None else "?"
         elif isinstance(value, list):
             value = ", ".join(value) or "-"
-        render.add_row(fields, key, value if value is not None else "-")
-    console.print(fields)
+        fields.append((key, value if value is not None else "-"))
+    render.print_fields(fields)
     for w in data["weights"]:
-        console.print(Text.assemble("\n", (printable(w["name"]), "bold"), " (default)" if w["default"] else ""))
-        weights = render.table("Field", "Value")
-        weights.show_header = False
-        render.add_row(weights, "source", f"{w['source']} @ {w['revision']}")
-        render.add_row(weights, "pinned", "yes" if w["pinned"] else "no (run 'zoo pin' online)")
-        render.add_row(weights, "license", w["license"] or "-")
-        for metric, value in w["metrics"].items():
-            render.add_row(weights, metric, value)
-        console.print(weights)
+        render.echo("")
+        render.print_heading(w["name"], " (default)" if w["default"] else "")
+        render.print_fields(
+            [
+                ("source", f"{w['source']} @ {w['revision']}"),
+                ("pinned", "yes" if w["pinned"] else "no (run 'zoo pin' online)"),
+                ("license", w["license"] or "-"),
+                *w["metrics"].items(),
+            ]
+        )
 
 
 def _labels_text(labels: dict[str, Any] | None) -> str:
@@ -100,24 +100,17 @@ def _labels_text(labels: dict[str, Any] | None) -> str:
     return f"{labels['count']} ({', '.join(labels['first'])}, ...)"
 
 
-def _show_repo(console: Any, data: dict[str, Any]) -> None:
-    from rich.text import Text
-
+def _show_repo(data: dict[str, Any]) -> None:
     claimed = data["claimed"]
     source = f"{claimed['library']} {claimed['architecture']}" if claimed else "published with zoo"
-    console.print(Text.assemble((data["repo_id"], "bold"), printable(f" @ {data['revision']}: {source}")))
-    fields = render.table("Field", "Value")
-    fields.show_header = False
-    labels = data["labels"]
+    render.print_heading(data["repo_id"], f" @ {data['revision']}: {source}")
     rows = {
         "model": f"{data['name']} ({data['qualified_name']})",
         "task": data["task"],
         "params": f"{data['params']:,}" if data["params"] is not None else "?",
         "claimed by": f"plugin {claimed['plugin']}" if claimed else "-",
-        "labels": _labels_text(labels),
+        "labels": _labels_text(data["labels"]),
         **{f"preprocessing.{k}": v for k, v in data["preprocessing"].items()},
         **data["metrics"],
     }
-    for key, value in rows.items():
-        render.add_row(fields, key, value)
-    console.print(fields)
+    render.print_fields(rows.items())

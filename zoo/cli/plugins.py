@@ -8,6 +8,7 @@ import typer
 
 import zoo
 from zoo.cli import render
+from zoo.cli.render import Column
 
 plugins_app = typer.Typer(
     help="Show installed plugins (no subcommand), or install and uninstall them with pip.",
@@ -30,24 +31,28 @@ def plugins(
         return
     from rich.text import Text
 
-    table = render.table(
-        "Plugin", "Distribution", "Version", "Status", "Models", "Datasets", "Recipes", "Loggers", "Error"
+    columns = [
+        Column("Plugin"),
+        Column("Distribution", shorten_to=12, drop=2),
+        Column("Version", drop=1),
+        Column("Status"),
+        *(Column(kind, drop=3) for kind in ("Models", "Datasets", "Recipes", "Loggers")),
+        Column("Error", shorten_to=20, wrap=True),
+    ]
+    render.print_table(
+        columns,
+        (
+            (
+                r["name"],
+                r["distribution"] or "-",
+                r["version"] or "-",
+                Text("ok", "green") if r["status"] == "ok" else Text("error", "red"),
+                *(len(r[kind]) for kind in ("models", "datasets", "recipes", "loggers")),
+                r["error"] or "",
+            )
+            for r in rows
+        ),
     )
-    for r in rows:
-        status = Text("ok", "green") if r["status"] == "ok" else Text("error", "red")
-        render.add_row(
-            table,
-            r["name"],
-            r["distribution"] or "-",
-            r["version"] or "-",
-            status,
-            len(r["models"]),
-            len(r["datasets"]),
-            len(r["recipes"]),
-            len(r["loggers"]),
-            r["error"] or "",
-        )
-    render.console().print(table)
 
 
 @plugins_app.command("install")

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from zoo.cli import render
+from zoo.cli.render import Column
 from zoo.core.errors import UsageError
 
 
@@ -44,16 +45,33 @@ def runs_(
     if not rows:
         render.echo(f"No finished runs under {root}/. Train one with 'zoo train MODEL'.")
         return
-    table = render.table("Run", "Model", "Recipe", "Dataset", "Metric", "Epochs", "Wall time", "Date", "Published")
-    for column in table.columns:  # nine columns: on a narrow terminal they wrap rather than lose their ends
-        column.no_wrap, column.overflow = False, "fold"
-    for r in rows:
-        metric = f"{r['metric']['name']} {r['metric']['value']:.4g}" if r["metric"] else "-"
-        seconds = f"{r['seconds']:.1f} s" if isinstance(r["seconds"], (int, float)) else "-"
-        date = (r["finished"] or "-")[:16].replace("T", " ")
-        render.add_row(table, r["run_dir"], r["model"], r["recipe"], r["dataset"] or "-", metric, r["epochs"] or "-",
-                 seconds, date, render.short_revision(r["published"]) or "-")  # fmt: skip
-    render.console().print(table)
+    # Nine columns: on a narrow terminal the least telling give way first, and no cell is ever split.
+    columns = [
+        Column("Run", shorten_to=12),
+        Column("Model", shorten_to=10),
+        Column("Recipe", shorten_to=10, drop=3),
+        Column("Dataset", shorten_to=10, drop=4),
+        Column("Metric"),
+        Column("Epochs", drop=5),
+        Column("Wall time", drop=2),
+        Column("Date", drop=6),
+        Column("Published", shorten_to=16, drop=1),
+    ]
+    render.print_table(columns, (_run_row(r) for r in rows))
+
+
+def _run_row(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        r["run_dir"],
+        r["model"],
+        r["recipe"],
+        r["dataset"] or "-",
+        f"{r['metric']['name']} {r['metric']['value']:.4g}" if r["metric"] else "-",
+        r["epochs"] or "-",
+        f"{r['seconds']:.1f} s" if isinstance(r["seconds"], (int, float)) else "-",
+        (r["finished"] or "-")[:16].replace("T", " "),
+        render.short_revision(r["published"]) or "-",
+    )
 
 
 def _show_run(shown: dict[str, Any]) -> None:
@@ -63,12 +81,19 @@ def _show_run(shown: dict[str, Any]) -> None:
     history, best = shown["history"], shown["best_epoch"]
     metric = shown["metric"]["name"] if shown["metric"] else None
     render.echo(f"{shown['run_dir']}: {shown['model']} ({shown['recipe']} on {shown['dataset']})")
-    columns = list(dict.fromkeys(k for row in history for k in row if k != "epoch"))
-    table = render.table("Epoch", *columns)
-    for row in history:
-        cells = [f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k, "") for k in columns)]
-        render.add_row(table, f"{row['epoch']}{' *' if row['epoch'] == best else ''}", *cells)
-    render.console().print(table)
+    keys = list(dict.fromkeys(k for row in history for k in row if k != "epoch"))
+    # the last columns give way first on a narrow terminal
+    columns = ["Epoch", *(Column(k, drop=len(keys) - i) for i, k in enumerate(keys))]
+    render.print_table(
+        columns,
+        (
+            (
+                f"{row['epoch']}{' *' if row['epoch'] == best else ''}",
+                *(f"{v:.4g}" if isinstance(v, float) else str(v) for v in (row.get(k, "") for k in keys)),
+            )
+            for row in history
+        ),
+    )
     for key in dict.fromkeys([loss_key(history), *([metric] if metric else [])]):
         epochs, values = series(history, key)
         render.echo("")

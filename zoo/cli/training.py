@@ -8,6 +8,7 @@ import typer
 
 from zoo.cli import render
 from zoo.cli.options import HubOption, complete_models
+from zoo.cli.render import Column
 from zoo.core.errors import UsageError
 
 
@@ -34,7 +35,9 @@ def train(
         list[str] | None, typer.Option("--set", help="Override a setting: KEY=VALUE (repeatable).", metavar="KEY=VALUE")
     ] = None,
     download: Annotated[bool, typer.Option("--download", help="Let the dataset download its files (online).")] = False,
-    out: Annotated[str | None, typer.Option(help="The run folder (default: runs/RECIPE).", metavar="DIR")] = None,
+    out: Annotated[
+        str | None, typer.Option(help="The run folder (default: runs/MODEL-DATASET).", metavar="DIR")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out from its checkpoint.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
     logger: Annotated[
@@ -109,12 +112,20 @@ def reproduce(
     if as_json:
         render.print_json(result.to_json())
     else:
-        table = render.table("Metric", "Published", "Reproduced", "Delta", "Stated in")
-        for m in result.metrics:
-            reproduced = "-" if m.reproduced is None else f"{m.reproduced:.6g}"
-            delta = "-" if m.delta is None else f"{m.delta:+.6g}"
-            render.add_row(table, m.name, f"{m.published:.6g}", reproduced, delta, ", ".join(m.sources))
-        render.console().print(table)
+        columns = ["Metric", "Published", "Reproduced", "Delta", Column("Stated in", shorten_to=12, wrap=True)]
+        render.print_table(
+            columns,
+            (
+                (
+                    m.name,
+                    f"{m.published:.6g}",
+                    "-" if m.reproduced is None else f"{m.reproduced:.6g}",
+                    "-" if m.delta is None else f"{m.delta:+.6g}",
+                    ", ".join(m.sources),
+                )
+                for m in result.metrics
+            ),
+        )
         weights = "identical" if result.same_weights else "not identical"
         render.echo(f"run folder  {result.run_dir}")
         render.echo(f"weights     {weights} to {result.repo_id}@{result.revision}")

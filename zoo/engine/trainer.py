@@ -24,10 +24,10 @@ import torch
 from zoo.core.errors import UsageError, ZooError, warn
 from zoo.engine.checkpoint import FORMAT, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from zoo.engine.device import Dist, autocast, choose_device, choose_precision, seed_everything
+from zoo.engine.epoch_progress import EpochProgress
 from zoo.engine.evaluation import evaluate_model
 from zoo.engine.loaders import Loaders, make_loaders
 from zoo.engine.loggers import Loggers
-from zoo.engine.progress import EpochProgress
 from zoo.engine.state import LoopState
 from zoo.plugin.recipe import Data, Recipe
 from zoo.plugin.specs import LoggerSpec

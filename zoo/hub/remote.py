@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,117 @@ class RemoteTransport(Transport):
     def __init__(self, endpoint: str | None) -> None:
         self.endpoint = endpoint
 
+    @cached_property
+    def api(self) -> Any:
+        """The one HfApi client of this hub, naming zoo in its user-agent."""
+        from huggingface_hub import HfApi
+
+        return HfApi(endpoint=self.endpoint, **library())
+
     def describe(self) -> str:
-        return describe(self.endpoint)
+        from huggingface_hub import constants
+
+        return self.endpoint or constants.ENDPOINT
+
+    # Pull ------------------------------------------------------------------------------------------------------
 
     def fetch(self, target: Target, offline: bool, allow_pickle: bool, want: Callable[[str], bool]) -> Fetched:
-        return _fetch(target, self.endpoint, offline, allow_pickle, want)
+        from huggingface_hub import constants
+
+        if offline or constants.HF_HUB_OFFLINE:
+            return self._from_cache(target)
+        with hub_errors(f"{target.repo_id}@{target.revision}", self.describe()):
+            commit = target.revision
+            if not COMMIT_RE.fullmatch(commit):
+                commit = self.api.model_info(target.repo_id, revision=target.revision).sha
+            expected, sizes, listed = self._expected(target, commit, allow_pickle)
+            expected = {p: ref for p, ref in expected.items() if want(p)}
+            # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
+            # listing is not fetched a second time (snapshot_download would list the tree again).
+            with ThreadPoolExecutor(max_workers=min(8, len(expected) or 1)) as pool:
+                digests = pool.map(lambda p: self._download(target, commit, p, expected[p], sizes.get(p)), expected)
+                hashed = {p: d for p, d in zip(expected, digests, strict=True) if d is not None}
+        if commit != target.revision:  # remember the branch, so an offline pull of it finds this commit
+            ref = hf_cache_folder(target.repo_id) / "refs" / target.revision
+            ref.parent.mkdir(parents=True, exist_ok=True)
+            if not ref.is_file() or ref.read_text().strip() != commit:
+                write_text(ref, commit)
+        folder = hf_cache_folder(target.repo_id) / "snapshots" / commit
+        return Fetched(folder, commit, expected, sizes, listed, hashed)
+
+    def _expected(
+        self, target: Target, commit: str, allow_pickle: bool
+    ) -> tuple[dict[str, str], dict[str, int], list[str]]:
+        """The files to pull with their reference digests, the sizes the Hub lists, and every file listed."""
+        if target.pins:  # the catalog already names every file and its sha256: no listing needed
+            return dict(target.pins), {}, select_files(list(target.pins), {}, True, self.describe())
+        listing = _listing(self.api, target.repo_id, commit)
+        listed = sorted(listing)
+        chosen = select_files(listed, {}, allow_pickle, f"{target.repo_id}@{commit}")
+        return {p: listing[p][0] for p in chosen}, {p: size for p, (_, size) in listing.items()}, listed
+
+    def _download(self, target: Target, commit: str, path: str, reference: str, size: int | None) -> Digests | None:
+        """Download one file into the HF cache; its digests when they were computed as it arrived."""
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import RemoteEntryNotFoundError
+
+        from zoo.hub.download_progress import RichTqdm
+
+        algorithm, _, digest = reference.partition(":")
+        follower = progress = None
+        large = (FOLLOW_MIN_SIZE if size is None else size) >= FOLLOW_MIN_SIZE
+        if algorithm == "sha256" and large:  # hash it as it comes
+            follower = FollowingDigest(hf_cache_folder(target.repo_id) / "blobs", f"{digest}*.incomplete")
+            follower.start()
+            # a restarted download voids what was hashed of it
+            progress = type("Progress", (RichTqdm,), {"rewound": lambda _self: follower.rewound()})
+        try:
+            local = hf_hub_download(
+                target.repo_id,
+                path,
+                revision=commit,
+                endpoint=self.endpoint,
+                tqdm_class=progress or RichTqdm,
+                **library(),
+            )
+        except RemoteEntryNotFoundError:
+            raise UsageError(
+                f"{path} is not in {target.repo_id}@{commit} on {self.describe()}, though the catalog "
+                "pins it: fix the entry or run 'zoo pin' again."
+            ) from None
+        except OSError as exc:  # huggingface_hub's size check: the bytes that came are not the size announced
+            if "Consistency check failed" not in str(exc):
+                raise
+            _drop_incomplete(target.repo_id, reference)
+            raise VerificationError(
+                f"{path} failed verification: {str(exc).splitlines()[0]} Nothing was kept; pull again, "
+                "and report it to the repository's owner if it happens again."
+            ) from None
+        finally:
+            if follower is not None:
+                follower.finished.set()
+        return follower.result(Path(local)) if follower is not None else None
+
+    def _from_cache(self, target: Target) -> Fetched:
+        """Offline: the files cached for the target, each with the reference it was verified against online."""
+        from huggingface_hub import snapshot_download
+
+        text = f"{target.repo_id}@{target.revision}"
+        with hub_errors(text, self.describe(), offline=True):
+            folder = Path(
+                snapshot_download(target.repo_id, revision=target.revision, local_files_only=True, **library())
+            )
+        records = VerifiedRecords()
+        expected = {}
+        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+            path = file.relative_to(folder).as_posix()
+            reference = target.pins.get(path) or records.expected(file)
+            if reference is None:
+                raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
+            expected[path] = reference
+        return Fetched(folder, folder.name, expected, {}, sorted(expected))
+
+    # Publish and search ------------------------------------------------------------------------------------------
 
     def commit(
         self,
@@ -45,15 +152,25 @@ class RemoteTransport(Transport):
         private: bool = False,
         create_pr: bool = False,
     ) -> tuple[str, str]:
-        return _commit(self.endpoint, repo_id, files, message, revision, private, create_pr)
+        from huggingface_hub import CommitOperationAdd
+
+        with hub_errors(repo_id, self.describe()):
+            self.api.create_repo(repo_id, private=private, exist_ok=True)
+            if revision != "main":
+                self.api.create_branch(repo_id, branch=revision, exist_ok=True)
+            info = self.api.create_commit(
+                repo_id,
+                operations=[CommitOperationAdd(path, str(file)) for path, file in sorted(files.items())],
+                commit_message=message,
+                revision=revision,
+                create_pr=create_pr,
+            )
+        return info.oid, info.pr_url or info.commit_url
 
     def search(self, query: str | None, task: str | None, author: str | None, sort: str, limit: int) -> list[Any]:
-        from huggingface_hub import HfApi
-
-        api = HfApi(endpoint=self.endpoint, **library())
         with hub_errors("model search", self.describe()):
             return list(
-                api.list_models(
+                self.api.list_models(
                     filter="zoo",
                     search=query or None,
                     author=author,
@@ -71,10 +188,12 @@ def library() -> dict[str, str]:
     return {"library_name": "zoo", "library_version": __version__}
 
 
-def describe(endpoint: str | None) -> str:
+def hf_cache_folder(repo_id: str) -> Path:
+    """A model repo's folder in the Hugging Face cache (HF_HUB_CACHE)."""
     from huggingface_hub import constants
+    from huggingface_hub.file_download import repo_folder_name
 
-    return endpoint or constants.ENDPOINT
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -126,102 +245,6 @@ def hub_errors(target_text: str, where: str, offline: bool = False) -> Iterator[
         ) from None
 
 
-def hf_cache_folder(repo_id: str) -> Path:
-    from huggingface_hub import constants
-    from huggingface_hub.file_download import repo_folder_name
-
-    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
-
-
-def _fetch(
-    target: Target, endpoint: str | None, offline: bool, allow_pickle: bool, want: Callable[[str], bool]
-) -> Fetched:
-    from huggingface_hub import HfApi, constants, hf_hub_download, snapshot_download
-    from huggingface_hub.errors import RemoteEntryNotFoundError
-
-    from zoo.hub.progress import RichTqdm
-
-    where = describe(endpoint)
-    text = f"{target.repo_id}@{target.revision}"
-    if offline or constants.HF_HUB_OFFLINE:
-        with hub_errors(text, where, offline=True):
-            folder = Path(
-                snapshot_download(target.repo_id, revision=target.revision, local_files_only=True, **library())
-            )
-        records = VerifiedRecords()
-        expected = {}
-        for file in sorted(p for p in folder.rglob("*") if p.is_file()):
-            path = file.relative_to(folder).as_posix()
-            reference = target.pins.get(path) or records.expected(file)
-            if reference is None:
-                raise VerificationError(f"{path} in the cache was never verified: pull {text} once online.")
-            expected[path] = reference
-        return Fetched(folder, folder.name, expected, {}, sorted(expected))
-    api = HfApi(endpoint=endpoint, **library())
-    with hub_errors(text, where):
-        commit = target.revision
-        sizes: dict[str, int] = {}
-        if not COMMIT_RE.fullmatch(commit):
-            commit = api.model_info(target.repo_id, revision=target.revision).sha
-        if target.pins:  # the catalog already names every file and its sha256: no listing needed
-            expected = dict(target.pins)
-            listed = select_files(list(expected), {}, True, where)
-        else:
-            listing = _listing(api, target.repo_id, commit)
-            reference, sizes = {p: ref for p, (ref, _) in listing.items()}, {p: n for p, (_, n) in listing.items()}
-            listed = sorted(reference)
-            chosen = select_files(listed, {}, allow_pickle, f"{target.repo_id}@{commit}")
-            expected = {p: reference[p] for p in chosen}
-        expected = {p: ref for p, ref in expected.items() if want(p)}
-        hashed: dict[str, Digests] = {}
-        blobs = hf_cache_folder(target.repo_id) / "blobs"
-
-        # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
-        # listing above is not fetched a second time (snapshot_download would list the tree again).
-        def fetch(path: str) -> None:
-            algorithm, _, digest = expected[path].partition(":")
-            follower = None
-            if algorithm == "sha256" and sizes.get(path, FOLLOW_MIN_SIZE) >= FOLLOW_MIN_SIZE:  # hash while it comes
-                follower = FollowingDigest(blobs, f"{digest}*.incomplete")
-                follower.start()
-            progress = RichTqdm
-            if follower is not None:  # a restarted download voids what was hashed of it
-                progress = type("Progress", (RichTqdm,), {"rewound": lambda _self: follower.rewound()})
-            try:
-                local = hf_hub_download(
-                    target.repo_id, path, revision=commit, endpoint=endpoint, tqdm_class=progress, **library()
-                )
-            except RemoteEntryNotFoundError:
-                raise UsageError(
-                    f"{path} is not in {target.repo_id}@{commit} on {where}, though the catalog "
-                    "pins it: fix the entry or run 'zoo pin' again."
-                ) from None
-            except OSError as exc:  # huggingface_hub's size check: the bytes that came are not the size announced
-                if "Consistency check failed" not in str(exc):
-                    raise
-                _drop_incomplete(target.repo_id, expected[path])
-                raise VerificationError(
-                    f"{path} failed verification: {str(exc).splitlines()[0]} Nothing was kept; pull again, "
-                    "and report it to the repository's owner if it happens again."
-                ) from None
-            finally:
-                if follower is not None:
-                    follower.finished.set()
-            digests = follower.result(Path(local)) if follower is not None else None
-            if digests is not None:
-                hashed[path] = digests
-
-        with ThreadPoolExecutor(max_workers=min(8, len(expected) or 1)) as pool:
-            list(pool.map(fetch, sorted(expected)))
-        folder = hf_cache_folder(target.repo_id) / "snapshots" / commit
-    if commit != target.revision:  # remember the branch, so an offline pull of it finds this commit
-        ref = hf_cache_folder(target.repo_id) / "refs" / target.revision
-        ref.parent.mkdir(parents=True, exist_ok=True)
-        if not ref.is_file() or ref.read_text().strip() != commit:
-            write_text(ref, commit)
-    return Fetched(folder, commit, expected, sizes, listed, hashed)
-
-
 def _listing(api: Any, repo_id: str, commit: str) -> dict[str, tuple[str, int]]:
     """Each file of a commit with the Hub's reference digest and size. A commit's listing never changes, so it is
     kept in zoo's cache after the first pull: a second pull of that commit asks the Hub only what `main` is."""
@@ -255,29 +278,3 @@ def _drop_incomplete(repo_id: str, reference: str) -> None:
     """Delete the partial download huggingface_hub keeps for a resume, when what it announced was wrong."""
     for partial in (hf_cache_folder(repo_id) / "blobs").glob(f"{reference.partition(':')[2]}*.incomplete"):
         partial.unlink(missing_ok=True)
-
-
-def _commit(
-    endpoint: str | None,
-    repo_id: str,
-    staged: dict[str, Path],
-    message: str,
-    revision: str,
-    private: bool,
-    create_pr: bool,
-) -> tuple[str, str]:
-    from huggingface_hub import CommitOperationAdd, HfApi
-
-    api = HfApi(endpoint=endpoint, **library())
-    with hub_errors(repo_id, describe(endpoint)):
-        api.create_repo(repo_id, private=private, exist_ok=True)
-        if revision != "main":
-            api.create_branch(repo_id, branch=revision, exist_ok=True)
-        info = api.create_commit(
-            repo_id,
-            operations=[CommitOperationAdd(path, str(file)) for path, file in sorted(staged.items())],
-            commit_message=message,
-            revision=revision,
-            create_pr=create_pr,
-        )
-    return info.oid, info.pr_url or info.commit_url

@@ -175,9 +175,6 @@ class Registry:
             )
         return entries[0]
 
-    def task_of(self, entry: WeightsEntry) -> str:
-        return entry.task or self.models.get(entry.model).task
-
     def list_models(
         self,
         pattern: str = "*",
