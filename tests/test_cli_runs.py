@@ -74,7 +74,7 @@ def test_runs_table_fits_a_narrow_terminal_and_never_splits_a_cell(run_zoo, plug
     lines = proc.stdout.rstrip("\n").splitlines()
     assert len(lines) == 1 + len(rows), proc.stdout  # a header and one line per run: no cell wrapped onto another
     assert all(len(line.rstrip()) <= width for line in lines), proc.stdout
-    assert lines[0].split()[:3] == ["Run", "Model", "Dataset"] and "Metric" in lines[0]
+    assert lines[0].split()[:2] == ["Run", "Model"] and "Metric" in lines[0]
     for row in rows:  # the columns kept show whole: the model, the metric, the date
         line = next(line for line in lines[1:] if f"{row['metric']['value']:.4g}" in line)
         assert f" {row['model']} " in line and f"{row['metric']['name']} {row['metric']['value']:.4g}" in line

@@ -76,6 +76,9 @@ def test_the_hook_table_and_the_import_list_name_the_whole_contract():
 
     text = DOC.read_text("utf-8")
     rows = [line for line in text.splitlines() if line.startswith("| `")]
-    assert zoo.plugin.HOOK_NAMES and [h for h in zoo.plugin.HOOK_NAMES if not any(r.startswith(f"| `{h}(") for r in rows)] == []
+    assert (
+        zoo.plugin.HOOK_NAMES
+        and [h for h in zoo.plugin.HOOK_NAMES if not any(r.startswith(f"| `{h}(") for r in rows)] == []
+    )
     imports = text[text.index("Everything a plugin imports") : text.index("The module implements")]
     assert [name for name in zoo.plugin.__all__ if f"`{name}`" not in imports] == []

@@ -1,4 +1,4 @@
-"""Floor 7: the `zoo` command line (Typer + Rich). Each command parses, calls the Python API and renders."""
+"""Floor 8: the `zoo` command line (Typer + Rich). Each command parses, calls the Python API and renders."""
 
 from zoo.cli.app import app, main
 

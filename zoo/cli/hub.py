@@ -9,7 +9,7 @@ import typer
 
 import zoo
 from zoo.cli import render
-from zoo.cli.options import HubOption, complete_models
+from zoo.cli.options import HubOption, JsonOption, complete_models
 from zoo.cli.render import Column
 
 
@@ -29,7 +29,7 @@ def pull(
     allow_pickle: Annotated[
         bool, typer.Option("--allow-pickle", help="Allow pickle weights (.bin, .pt); they load with weights_only=True.")
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Download weights into the cache, verifying every file's hash."""
     from zoo.hub.pull import download
@@ -58,7 +58,7 @@ def publish(
     ] = None,
     name: Annotated[str | None, typer.Option(help="The catalog name, ARCH.TAG (default: ARCH.DATASET).")] = None,
     license: Annotated[str | None, typer.Option(help="The license for the model card, e.g. apache-2.0.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Publish a run folder to the Hub or a local hub: weights, config.json, model card and metrics, one commit."""
     from zoo.hub.publish import publish as publish_run
@@ -117,7 +117,7 @@ def search(
     hub: Annotated[
         str | None, typer.Option("--hub", help="A Hub URL (default: ZOO_HUB, else HF_ENDPOINT).", metavar="URL")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Find models on the Hub that were published with zoo."""
     found = zoo.search(query, task=task, author=author, sort=sort, limit=limit, hub=hub)

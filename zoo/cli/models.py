@@ -9,7 +9,7 @@ import typer
 
 import zoo
 from zoo.cli import render
-from zoo.cli.options import HubOption, complete_models
+from zoo.cli.options import HubOption, JsonOption, complete_models
 from zoo.cli.render import Column
 
 
@@ -20,7 +20,7 @@ def list_(
     task: Annotated[str | None, typer.Option(help="Only models of this task.")] = None,
     plugin: Annotated[str | None, typer.Option(help="Only models of this plugin.")] = None,
     pretrained: Annotated[bool, typer.Option("--pretrained", help="Only models with catalog weights.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the models that installed plugins provide."""
     rows = zoo.model_summaries(pattern, task=task, plugin=plugin, pretrained=True if pretrained else None)
@@ -58,7 +58,7 @@ def info(
         ),
     ],
     hub: HubOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show a model: its plugin, task, parameters, datasets, recipes and pretrained weights (or what a repo is)."""
     data = zoo.model_info(name, hub=hub)

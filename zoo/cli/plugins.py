@@ -8,6 +8,7 @@ import typer
 
 import zoo
 from zoo.cli import render
+from zoo.cli.options import JsonOption
 from zoo.cli.render import Column
 
 plugins_app = typer.Typer(
@@ -19,9 +20,7 @@ plugins_app = typer.Typer(
 
 
 @plugins_app.callback()
-def plugins(
-    ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False
-) -> None:
+def plugins(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Show each installed plugin: its distribution, version, status and error."""
     if ctx.invoked_subcommand is not None:
         return
@@ -99,7 +98,7 @@ def plugin_new(
 @plugin_app.command("check")
 def plugin_check(
     name: Annotated[str, typer.Argument(help="An installed plugin's name (see zoo plugins).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Run zoo's conformance suite on an installed plugin; exit 1 if it breaks the contract."""
     from zoo.testing import check_plugin

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from zoo.cli import render
+from zoo.cli.options import JsonOption
 from zoo.cli.render import Column
 from zoo.core.errors import UsageError
 
@@ -17,7 +18,7 @@ def runs_(
         list[str] | None,
         typer.Argument(help="DIR to search (default: runs/), or: show RUN_DIR.", metavar="[DIR] | show RUN_DIR"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """List the finished runs under DIR as a table, or show one run's epochs and curves ('zoo runs show RUN_DIR')."""
     from zoo.jobs.runs_listing import DEFAULT_ROOT, list_runs, show_run

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from zoo.cli import render
-from zoo.cli.options import HubOption, complete_models
+from zoo.cli.options import HubOption, JsonOption, complete_models
 from zoo.cli.render import Column
 from zoo.core.errors import UsageError
 
@@ -99,7 +99,7 @@ def reproduce(
     ] = None,
     hub: HubOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Retrain a published model from its recorded recipe, settings and seed, and check its weights and metrics.
 
@@ -148,7 +148,7 @@ def eval_(
     data_dir: Annotated[str | None, typer.Option(help="Where the dataset's files are.", metavar="PATH")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
     hub: HubOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Evaluate a run folder or pretrained model on a dataset's validation split."""
     from zoo.jobs.inference import evaluate
@@ -176,7 +176,7 @@ def predict_(
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
     hub: HubOption = None,
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle weights.")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Predict with a run folder or pretrained model: top-k classes, a transcript, or items."""
     from zoo.jobs.inference import predict

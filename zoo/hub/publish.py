@@ -17,13 +17,14 @@ from zoo.core.errors import UsageError, warn
 from zoo.core.paths import check_branch, check_repo_id
 from zoo.hub.integrity import Digests, hash_file
 from zoo.hub.transport import PulledFile, hub_location, open_hub
+from zoo.plugin.specs import ModelSpec
 from zoo.registry.catalog import ENTRY_NAME_RE
 from zoo.registry.catalog_writer import check_upsert, entry_table, render_entry, upsert_entry
 from zoo.registry.merged import get_registry
 from zoo.store.card import dataset_name, main_metric, model_card, publish_config
 from zoo.store.curves import render as render_curves
 from zoo.store.layout import CARD, CONFIG, CURVES, METRICS, WEIGHTS
-from zoo.store.run_folder import read_history, read_run, record_published, side_files, write_json
+from zoo.store.run_folder import Run, read_history, read_run, record_published, side_files, write_json
 
 
 @dataclass
@@ -78,6 +79,23 @@ def _stage(run: Any, repo_id: str, folder: Path, license: str | None, revision: 
     return staged
 
 
+def _catalog_table(
+    spec: ModelSpec, run: Run, repo_id: str, revision: str, license: str | None, files: list[PulledFile]
+) -> dict[str, Any]:
+    """The published run's catalog entry: the files that load the model, pinned, with the run's metrics."""
+    return entry_table(
+        model=spec.name if len(get_registry().models.by_short[spec.name]) == 1 else spec.qualified_name,
+        source=repo_id,
+        revision=revision,
+        task=run.config.get("task") or spec.task,
+        license=license or run.config.get("license"),
+        description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
+        files={f.path: f"sha256:{f.sha256}" for f in files if f.path not in (CARD, METRICS, CURVES)},
+        metrics=run.metrics,
+        preprocessing=run.config.get("preprocessing"),
+    )
+
+
 def publish(
     run_dir: str | os.PathLike[str],
     repo_id: str,
@@ -100,23 +118,9 @@ def publish(
     target = open_hub(hub)
     if create_pr and not target.pull_requests and not dry_run:
         raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
-
-    def entry(commit: str | None, files: list[PulledFile]) -> dict[str, Any]:
-        return entry_table(
-            model=spec.name if len(get_registry().models.by_short[spec.name]) == 1 else spec.qualified_name,
-            source=repo_id,
-            revision=commit or revision,
-            task=run.config.get("task") or spec.task,
-            license=license or run.config.get("license"),
-            description=f"{spec.name} trained on {dataset_name(run.config) or 'a custom dataset'}, published with zoo",
-            files={f.path: f"sha256:{f.sha256}" for f in files if f.path not in (CARD, METRICS, CURVES)},
-            metrics=run.metrics,
-            preprocessing=run.config.get("preprocessing"),
-        )
-
     if register is not None and not dry_run:  # all or nothing: the catalog must take the entry before the commit
         placeholder = [PulledFile(p, "0" * 64, 0) for p in (WEIGHTS, CONFIG, *side_files(run.folder))]
-        check_upsert(Path(register), entry_name, entry("0" * 40, placeholder))
+        check_upsert(Path(register), entry_name, _catalog_table(spec, run, repo_id, "0" * 40, license, placeholder))
     message = (
         f"Publish {spec.name}"
         + (f" trained on {dataset_name(run.config)}" if dataset_name(run.config) else "")
@@ -130,7 +134,7 @@ def publish(
         if not dry_run:
             commit, commit_url = target.commit(repo_id, staged, message, revision, private, create_pr)
     files = [PulledFile(path=p, sha256=d.sha256, size=d.size) for p, d in sorted(digests.items())]
-    table = entry(commit, files)
+    table = _catalog_table(spec, run, repo_id, commit or revision, license, files)
     result = PublishResult(
         repo_id=repo_id,
         revision=commit,

@@ -1,4 +1,4 @@
-"""The whole plugin contract, from one place: `from zoo.plugin import ModelSpec, Recipe, hookimpl, ...`.
+"""Floor 2: the whole plugin contract, from one place: `from zoo.plugin import ModelSpec, Recipe, hookimpl, ...`.
 
 Built-in and third-party plugins import only this package of zoo. Importing it never imports torch: a plugin's
 entry-point module may import it at the top.

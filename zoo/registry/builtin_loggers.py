@@ -1,4 +1,5 @@
-"""The built-in `tensorboard` logger: event files in RUN/tensorboard/ through torch.utils.tensorboard."""
+"""The loggers zoo itself provides, registered like a plugin's (under the plugin name "zoo"): `tensorboard`, event
+files in RUN/tensorboard/ through torch.utils.tensorboard."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from zoo.core.errors import UsageError
 from zoo.plugin.loggers import TrainingLogger
+from zoo.plugin.specs import LoggerSpec
 from zoo.store.layout import TENSORBOARD
 
 
@@ -40,3 +42,14 @@ class TensorBoardLogger(TrainingLogger):
     def finish(self, run_dir: Path, status: str) -> None:  # noqa: ARG002 - the events say how far it got
         if self._writer is not None:
             self._writer.close()
+
+
+#: the loggers zoo itself provides, under the plugin name "zoo"
+BUILTIN_LOGGERS = (
+    LoggerSpec(
+        name="tensorboard",
+        factory="zoo.registry.builtin_loggers:TensorBoardLogger",
+        description="TensorBoard event files in RUN/tensorboard/ (needs the tensorboard package)",
+        plugin="zoo",
+    ),
+)

@@ -17,20 +17,12 @@ from typing import Generic, TypeVar
 
 from zoo.core.errors import UnknownNameError, UsageError, warn
 from zoo.plugin.specs import DatasetSpec, LoggerSpec, ModelSpec, RecipeSpec
+from zoo.registry.builtin_loggers import BUILTIN_LOGGERS
 from zoo.registry.catalog import WeightsEntry, load_catalog
 from zoo.registry.discovery import PluginSet, discover
 
 BUILTIN_CATALOG = Path(__file__).parent.parent / "registry.toml"
 Spec = TypeVar("Spec", ModelSpec, DatasetSpec, RecipeSpec, LoggerSpec)
-#: the loggers zoo itself provides, under the plugin name "zoo"
-BUILTIN_LOGGERS = (
-    LoggerSpec(
-        name="tensorboard",
-        factory="zoo.registry.builtin_loggers:TensorBoardLogger",
-        description="TensorBoard event files in RUN/tensorboard/ (needs the tensorboard package)",
-        plugin="zoo",
-    ),
-)
 
 
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:

@@ -78,7 +78,15 @@ def model_card(
 ) -> str:
     """README.md: YAML metadata (library, tags, license, datasets, base_model, model-index) and a body with the
     metrics, the training curves (`curves`: training_curves.png is in the repo), the training and how to reproduce."""
-    from huggingface_hub import EvalResult, ModelCard, ModelCardData
+    from huggingface_hub import ModelCard
+
+    metadata = _card_metadata(repo_id, config, metrics, license)
+    return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n{_card_body(repo_id, config, metrics, curves, revision)}"))
+
+
+def _card_metadata(repo_id: str, config: dict[str, Any], metrics: dict[str, float], license: str | None) -> Any:
+    """The card's YAML metadata as huggingface_hub's ModelCardData, with a model-index of the metrics."""
+    from huggingface_hub import EvalResult, ModelCardData
 
     task = config.get("task") or "other"
     dataset = dataset_name(config)
@@ -92,7 +100,7 @@ def model_card(
         )
         for name, value in sorted(metrics.items())
     ]
-    data = ModelCardData(
+    return ModelCardData(
         library_name="zoo",
         license=license or config.get("license"),
         datasets=[dataset] if dataset else None,
@@ -104,6 +112,11 @@ def model_card(
         # What `zoo search` shows: the zoo model and the metric the recipe chose the best epoch by.
         zoo={"model": config.get("model"), "plugin": config.get("plugin"), "metric": main_metric(config, metrics)},
     )
+
+
+def _card_body(repo_id: str, config: dict[str, Any], metrics: dict[str, float], curves: bool, revision: str) -> str:
+    """The card's Markdown: how to use the model, its metrics, curves and training, and how to reproduce it."""
+    task = config.get("task") or "other"
     rows = "\n".join(f"| {name} | {value:.4g} |" for name, value in sorted(metrics.items()))
     training = "\n".join(
         f"| {key} | `{value}` |"
@@ -118,7 +131,7 @@ def model_card(
         )
         if value not in (None, "")
     )
-    body = f"""
+    return f"""
 # {repo_id}
 
 A `{config.get("model")}` model for {task}, trained and published with [zoo](https://pypi.org/project/zoo-core/).
@@ -148,4 +161,3 @@ model = zoo.create_model("{repo_id}", pretrained=True)
 |---|---|
 {training}
 {_reproduce_section(repo_id, config, revision)}"""
-    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n{body}"))

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 
+@dataclass
 class Check:
     """One check of one thing in one plugin."""
 
