@@ -84,7 +84,7 @@ def test_verified_files_are_not_hashed_again(hub_server, olah, make_run, monkeyp
 
 @pytest.mark.usefixtures("token")
 def test_tampered_regular_file_is_caught_and_removed(hub_server, make_run):
-    """config.json is a regular (non-LFS) file: its git blob id is the reference. LFS files: test_hub_lfs.py."""
+    """config.json is a regular (non-LFS) file: its git blob id is the reference. LFS files: test_pull_lfs.py."""
     run, _ = make_run("cnn", seed=4)
     zoo.publish(run, "tamper/cnn", hub=hub_server.url)
     with urllib.request.urlopen(f"{hub_server.url}/tamper/cnn/raw/main/config.json") as published:

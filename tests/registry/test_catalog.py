@@ -54,7 +54,7 @@ def test_missing_file(tmp_path: Path):
 
 
 def test_builtin_registry_is_valid():
-    entries = load_catalog(Path(__file__).parents[1] / "registry.toml")
+    entries = load_catalog(Path(__file__).parents[2] / "registry.toml")
     names = {e.name for e in entries}
     assert {"resnet18.tv_in1k", "resnet34.tv_in1k", "resnet50.tv_in1k", "wav2vec2_base.960h"} <= names
     resnet18 = next(e for e in entries if e.name == "resnet18.tv_in1k")

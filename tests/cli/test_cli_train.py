@@ -120,7 +120,7 @@ def test_gpu_check_script_runs():
     """bench/gpu_check.sh is for a GPU machine; a tiny CPU run keeps it from rotting between loans."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     script = root / "bench" / "gpu_check.sh"
     proc = subprocess.run(["bash", str(script), "--cpu-smoke"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
