@@ -18,14 +18,15 @@ from zoo.hub.transport import Fetched, Target, Transport
 class LocalTransport(Transport):
     """The git repositories under `root` (ROOT/models/ORG/NAME, olah's layout)."""
 
-    pull_requests = False
-
     def __init__(self, root: str) -> None:
         self.root = root
         self.git = LocalHub(root)
 
     def describe(self) -> str:
         return f"the local hub {self.root}"
+
+    def check_pull_requests(self) -> None:
+        raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
 
     def fetch(self, target: Target, offline: bool, allow_pickle: bool, want: Callable[[str], bool]) -> Fetched:  # noqa: ARG002 - a folder is always at hand
         commit = self.git.resolve(target.repo_id, target.revision)
@@ -53,7 +54,7 @@ class LocalTransport(Transport):
         create_pr: bool = False,
     ) -> tuple[str, str]:
         if create_pr:
-            raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
+            self.check_pull_requests()
         self.git.create_repo(repo_id, exist_ok=True)
         if revision != "main":
             self.git.create_branch(repo_id, revision)

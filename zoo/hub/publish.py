@@ -116,8 +116,8 @@ def publish(
     spec = get_registry().model(run.config["model"])
     entry_name = _entry_name(spec.name, run.config, repo_id, name)
     target = open_hub(hub)
-    if create_pr and not target.pull_requests and not dry_run:
-        raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
+    if create_pr and not dry_run:  # before anything is staged or written
+        target.check_pull_requests()
     if register is not None and not dry_run:  # all or nothing: the catalog must take the entry before the commit
         placeholder = [PulledFile(p, "0" * 64, 0) for p in (WEIGHTS, CONFIG, *side_files(run.folder))]
         check_upsert(Path(register), entry_name, _catalog_table(spec, run, repo_id, "0" * 40, license, placeholder))

@@ -50,8 +50,9 @@ class PulledFile:
 class Transport(ABC):
     """A hub that zoo pulls from, commits to and searches."""
 
-    #: whether `commit(create_pr=True)` opens a pull request there
-    pull_requests = True
+    def check_pull_requests(self) -> None:
+        """Refuse `--create-pr` on a hub that has no pull requests (a Hub endpoint has them)."""
+        return None
 
     @abstractmethod
     def describe(self) -> str:
