@@ -4,7 +4,8 @@ and the reads a client makes.
 It stores bare git repositories in olah's layout (ROOT/models/<org>/<name>) through zoo's LocalHub, so olah
 can serve what it wrote. Hooks for hostile behaviour: `tamper` serves other bytes for a file, `extra_tree`
 adds entries (such as '../escape') to a repository's listing, `listed_size`/`pointer_size` make the listing or
-the LFS pointer lie about a file's size, `private` repos need the token to read.
+the LFS pointer lie about a file's size, `private` repos need the token to read, `search_reply` answers model
+search with anything at all. `page_size` splits model search into pages linked by a Link header, as the Hub does.
 
 What it copies from the Hub's LFS handling (checked against huggingface_hub 2.4.0 and a recording of the Hub):
 - which files are LFS: the Hub's default .gitattributes suffixes, files of 10 MiB or more, and binary files (a
@@ -34,7 +35,7 @@ import threading
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, quote, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 
 from zoo.core.errors import UsageError
 from zoo.hub.local_git import LocalHub, RepoNotFound, RevisionNotFound, TreeEntry
@@ -84,6 +85,10 @@ class HubServer:
         #: repo -> downloads and likes, as model search reports them
         self.downloads: dict[str, int] = {}
         self.likes: dict[str, int] = {}
+        #: what GET /api/models answers instead of the search: (status, body, headers)
+        self.search_reply: tuple[int, bytes, dict[str, str]] | None = None
+        #: at most this many models per page of GET /api/models, the next page named by a Link header
+        self.page_size: int | None = None
         self.requests: list[str] = []
         #: (request, Authorization header) of every request the storage origin got
         self.storage_requests: list[tuple[str, str | None]] = []
@@ -309,6 +314,10 @@ class _Handler(_Plumbing):
         self._record()
         url = urlparse(self.path)
         path = url.path
+        if path == "/api/models" and self.server_state.search_reply is not None:
+            status, body, headers = self.server_state.search_reply
+            kind = headers.get("Content-Type", "application/json")
+            return self._send(status, body, {k: v for k, v in headers.items() if k != "Content-Type"}, kind)
         if path == "/api/models":
             return self._list_models({k: v[-1] for k, v in parse_qs(url.query).items()})
         if m := re.fullmatch(rf"/api/models/{REPO}(?:/revision/(?P<rev>.+))?", path):
@@ -402,9 +411,19 @@ class _Handler(_Plumbing):
             items.sort(key=lambda i: (i.get(sort) or "", i["id"]) if sort == "lastModified" else (i[sort], i["id"]))
             if query.get("direction", "-1") == "-1":
                 items.reverse()
-        if "limit" in query:
-            items = items[: int(query["limit"])]
-        self._json(200, items)
+        self._json(200, *self._page(items, query))
+
+    def _page(self, items: list[dict], query: dict[str, str]) -> tuple[list[dict], dict[str, str]]:
+        """One page of a search and the Link header naming the next one. As on the Hub, `limit` is the size of a
+        page and the pages go on (without `page_size`, the first page is all there is)."""
+        size = min(int(query.get("limit", 10**9)), self.server_state.page_size or 10**9)
+        if self.server_state.page_size is None:
+            return items[:size], {}
+        start = int(query.get("cursor", 0))
+        if start + size >= len(items):
+            return items[start:], {}
+        following = urlencode({**query, "cursor": start + size})
+        return items[start : start + size], {"Link": f'<{self.server_state.url}/api/models?{following}>; rel="next"'}
 
     def _tree(self, repo: str, revision: str) -> None:
         commit = self._commit_for(repo, revision)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from huggingface_hub import HfApi
+from zoo_fixtures import assert_clean_error
 
 import zoo
 from zoo.hub import pull as zhub
@@ -27,6 +28,11 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def git_blob_id(content: bytes) -> str:
+    """git's id of a blob, written out here rather than taken from the test server."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
 def test_publish_goes_through_lfs_and_pull_verifies_the_sha256(hub_server, olah, make_run):
     run, _ = make_run("cnn", seed=40)
     start, stored = len(hub_server.requests), len(hub_server.storage_requests)
@@ -42,7 +48,9 @@ def test_publish_goes_through_lfs_and_pull_verifies_the_sha256(hub_server, olah,
     weights, config = listing["model.safetensors"], listing["config.json"]
     assert weights.lfs is not None and weights.lfs.sha256 == weights_sha
     assert weights.lfs.size == weights.size == (run / "model.safetensors").stat().st_size
-    assert weights.blob_id != hashlib.sha1(b"blob %d\0" % weights.size + (run / "model.safetensors").read_bytes())
+    # As on the Hub, an LFS file's git id is that of its pointer file, not of its bytes.
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{weights_sha}\nsize {weights.size}\n".encode()
+    assert weights.blob_id == git_blob_id(pointer) != git_blob_id((run / "model.safetensors").read_bytes())
     assert config.lfs is None  # small text files stay regular
 
     pulled = zhub.download("lfs/cnn", hub=hub_server.url)
@@ -163,3 +171,32 @@ def test_large_lfs_files_are_hashed_while_they_download(hub_server, monkeypatch,
     assert read_again == ["config.json"]  # only the small file was hashed after the download
     assert {f.path: f.sha256 for f in pulled.files}["model.safetensors"] == sha256(big)
     assert VerifiedRecords().expected(pulled.path / "model.safetensors") == f"sha256:{sha256(big)}"
+
+
+def test_a_tampered_large_file_is_refused_where_it_is_hashed_while_it_downloads(hub_server, run_zoo, zoo_env, tmp_path):
+    """The bytes of a file large enough to be hashed as they arrive (remote.FOLLOW_MIN_SIZE) are checked all the
+    same: one line, and neither the file nor a partial download stays in the cache."""
+    import json
+
+    from zoo.hub.remote import FOLLOW_MIN_SIZE
+
+    big = tmp_path / "model.safetensors"
+    big.write_bytes(bytes(range(256)) * (20 * 4096))
+    assert big.stat().st_size >= FOLLOW_MIN_SIZE
+    config = json.dumps({"zoo_version": "0.1.0", "model": "cnn", "model_args": {}}).encode()
+    hub_server.hub.create_repo("lfs/big-tampered")
+    hub_server.hub.commit("lfs/big-tampered", {"model.safetensors": big, "config.json": config}, "big")
+    tampered = bytearray(big.read_bytes())
+    tampered[len(tampered) // 2] ^= 0xFF  # the same size: only the digest tells
+    hub_server.tamper[("lfs/big-tampered", "model.safetensors")] = bytes(tampered)
+    try:
+        proc = run_zoo("pull", "lfs/big-tampered", "--hub", hub_server.url)
+    finally:
+        del hub_server.tamper[("lfs/big-tampered", "model.safetensors")]
+    expected, got = sha256(big), hashlib.sha256(tampered).hexdigest()
+    assert_clean_error(proc, 1, f"model.safetensors failed verification: expected sha256:{expected}, got sha256:{got}")
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    cache = Path(zoo_env["HF_HOME"]) / "hub" / "models--lfs--big-tampered"
+    assert (cache / "blobs").is_dir()  # the download went there ...
+    assert not list(cache.glob("snapshots/*/model.safetensors"))  # ... and nothing of it stayed
+    assert [b for b in (cache / "blobs").iterdir() if b.stat().st_size >= FOLLOW_MIN_SIZE] == []

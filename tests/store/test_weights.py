@@ -1,3 +1,4 @@
+import hashlib
 import json
 
 import pytest
@@ -55,9 +56,10 @@ def test_corrupt_safetensors(tmp_path):
         read_state_dict(find_weights(tmp_path))
 
 
-# Linux's peak resident set (VmHWM) is reset by writing 5 to clear_refs, so it measures the loading alone.
+# Linux's peak resident set (VmHWM) is reset by writing 5 to clear_refs, so it measures the loading alone. Then the
+# sha256 of every tensor the model holds, to compare exactly with what was saved.
 PEAK = """
-import re, sys, torch, torchvision
+import hashlib, json, re, sys, torch, torchvision
 from pathlib import Path
 from zoo.store.weights import load_files, weight_files
 def status(field):
@@ -69,8 +71,14 @@ for p in model.parameters():
 Path("/proc/self/clear_refs").write_text("5")
 before = status("VmRSS")
 load_files(model, weight_files(Path(sys.argv[1])), "resnet101")
-print(status("VmHWM") - before, float(next(model.parameters()).abs().sum()))
+grown = status("VmHWM") - before
+digests = {k: hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest() for k, v in model.state_dict().items()}
+print(json.dumps({"grown": grown, "tensors": digests}))
 """
+
+
+def tensor_digests(state: dict) -> dict[str, str]:
+    return {k: hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest() for k, v in state.items()}
 
 
 def test_shards_load_strictly_with_one_shard_in_memory(tmp_path):
@@ -83,6 +91,11 @@ def test_shards_load_strictly_with_one_shard_in_memory(tmp_path):
 
     torch.manual_seed(1)
     state = torchvision.models.resnet101().state_dict()
+    for name, tensor in state.items():  # buffers unlike a new model's, so that they must arrive too
+        if "running" in name:
+            tensor.uniform_(0.5, 1.5)
+        elif name.endswith("num_batches_tracked"):
+            tensor.fill_(7)
     size = sum(t.numel() * t.element_size() for t in state.values())
     sharded, whole = tmp_path / "sharded", tmp_path / "whole"
     sharded.mkdir()
@@ -93,13 +106,13 @@ def test_shards_load_strictly_with_one_shard_in_memory(tmp_path):
 
     def peak(folder):
         out = subprocess.run([sys.executable, "-c", PEAK, str(folder)], capture_output=True, text=True, check=True)
-        grown, checksum = out.stdout.split()
-        return int(grown), float(checksum)
+        report = json.loads(out.stdout)
+        return report["grown"], report["tensors"]
 
-    (sharded_peak, sharded_sum), (whole_peak, whole_sum) = peak(sharded), peak(whole)
+    (sharded_peak, sharded_tensors), (whole_peak, whole_tensors) = peak(sharded), peak(whole)
     print(f"peak RSS growth loading a {size / 1e6:.0f} MB checkpoint: one file {whole_peak / 1e6:.1f} MB, "
           f"20 MB shards {sharded_peak / 1e6:.1f} MB")  # fmt: skip
-    assert sharded_sum == whole_sum > 0  # the same tensors arrived
+    assert sharded_tensors == whole_tensors == tensor_digests(state)  # every tensor arrived, bit for bit
     assert whole_peak > 0.8 * size  # the measurement sees a whole checkpoint in memory ...
     assert sharded_peak < 3 * 20e6  # ... and about one 20 MB shard when it is sharded
 

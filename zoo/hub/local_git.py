@@ -106,7 +106,9 @@ class LocalHub:
         if proc.returncode == 0:
             return proc.stdout.decode().strip()
         if self._ref_file_exists(repo_id, revision):
-            raise self._damaged(repo_id, "rev-parse", f"branch {revision} points to a missing commit".encode())
+            raise self._damaged(
+                repo_id, "rev-parse", f"branch {revision} names no commit the repository holds".encode()
+            )
         if revision == "main" and not self._ref_file_exists(repo_id, "main"):
             return None
         raise RevisionNotFound(f"{repo_id} has no revision '{revision}' in the local hub {self.root}")
@@ -118,6 +120,8 @@ class LocalHub:
         for record in filter(None, out.split("\0")):
             meta, path = record.split("\t", 1)
             _mode, kind, oid, size = meta.split()
+            if kind == "blob" and not size.isdigit():  # git writes BAD for an object it cannot read
+                raise self._damaged(repo_id, "ls-tree", f"the object {oid} of {path} is missing or damaged".encode())
             if kind == "blob":
                 entries.append(TreeEntry(path=path, oid=oid, size=int(size)))
         return entries

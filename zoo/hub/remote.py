@@ -11,18 +11,39 @@ from contextlib import contextmanager, suppress
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from zoo._version import __version__
 from zoo.core.atomic import write_text
 from zoo.core.cache import cache_dir, read_cache
 from zoo.core.errors import UsageError, ZooError
+from zoo.core.schema import DocumentError, Fields, ListOf, MapOf, Maybe, Number, validate
+from zoo.core.text import printable
 from zoo.hub.integrity import Digests, FollowingDigest, VerificationError, VerifiedRecords
+from zoo.hub.rules import Line, RepoId, Timestamp
 from zoo.hub.selection import select_files
 from zoo.hub.transport import Fetched, Target, Transport
 from zoo.plugin.weights_entry import COMMIT_RE
 
 # Files at least this large are hashed while they download (see integrity.FollowingDigest).
 FOLLOW_MIN_SIZE = 16 * 1024 * 1024
+# Model search follows at most this many pages (a server could link pages forever).
+SEARCH_PAGES = 100
+COUNT = Maybe(Number("[0, inf)", integer=True))
+#: one page of GET /api/models: the fields `zoo search` shows, checked where the answer is read
+SEARCH_ANSWER = ListOf(
+    Fields(
+        {
+            "id": RepoId(),
+            "downloads": COUNT,
+            "likes": COUNT,
+            "lastModified": Maybe(Timestamp()),
+            "pipeline_tag": Maybe(Line(max_length=100)),
+            "cardData": Maybe(MapOf()),
+        },
+        required=("id",),
+    )
+)
 
 
 class RemoteTransport(Transport):
@@ -167,20 +188,36 @@ class RemoteTransport(Transport):
             )
         return info.oid, info.pr_url or info.commit_url
 
-    def search(self, query: str | None, task: str | None, author: str | None, sort: str, limit: int) -> list[Any]:
-        with hub_errors("model search", self.describe()):
-            return list(
-                self.api.list_models(
-                    filter="zoo",
-                    search=query or None,
-                    author=author,
-                    pipeline_tag=task,
-                    sort=sort,
-                    limit=limit,
-                    full=True,
-                    cardData=True,
-                )
+    def search(
+        self, query: str | None, task: str | None, author: str | None, sort: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """GET /api/models, page by page, each answer checked against SEARCH_ANSWER: asked once, never retried (a
+        server error is one line), the Hub's token sent only to the Hub's own origin."""
+        from huggingface_hub import constants
+        from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+        where = self.describe()
+        params: dict[str, Any] | None = {
+            key: value
+            for key, value in (
+                ("filter", "zoo"), ("search", query or None), ("author", author), ("pipeline_tag", task),
+                ("sort", sort), ("limit", limit), ("full", "true"), ("cardData", "true"),
             )
+            if value is not None
+        }  # fmt: skip
+        url: str | None = f"{where.rstrip('/')}/api/models"
+        headers = build_hf_headers(**library())
+        found: list[dict[str, Any]] = []
+        with hub_errors("model search", where):
+            for _ in range(SEARCH_PAGES):
+                response = get_session().get(url, params=params, headers=headers, timeout=constants.HF_HUB_ETAG_TIMEOUT)
+                hf_raise_for_status(response)
+                page = _search_answer(response, where)
+                found += page
+                url, params = _next_page(response, where), None
+                if url is None or not page or len(found) >= limit:
+                    break
+        return found[:limit]
 
 
 def library() -> dict[str, str]:
@@ -272,6 +309,47 @@ def _listed_entry(value: object) -> bool:
         and re.fullmatch(r"sha256:[0-9a-f]{64}|git-sha1:[0-9a-f]{40}", value[0]) is not None
         and isinstance(value[1], int)
     )
+
+
+def _search_answer(response: Any, where: str) -> list[dict[str, Any]]:
+    """One page of model search, as JSON checked against SEARCH_ANSWER (a ZooError naming the field, else)."""
+    what = f"the model search answer of {where}"
+    hint = f"Check that {where} is a Hub (--hub, ZOO_HUB or HF_ENDPOINT)."
+    try:
+        document = json.loads(response.content)
+    except (ValueError, RecursionError):
+        kind = printable(response.headers.get("Content-Type") or "no Content-Type", keep_newlines=False)[:60]
+        raise ZooError(f"{what} is not JSON ({kind}). {hint}") from None
+    try:
+        return validate(document, SEARCH_ANSWER, what, hint)
+    except DocumentError as exc:  # the server is at fault, not the user's input: a runtime error
+        raise ZooError(str(exc)) from None
+
+
+def _next_page(response: Any, where: str) -> str | None:
+    """The next page's URL from the Link header; a link that leaves the Hub's origin is refused, since every
+    request carries the Hub's token."""
+    link = response.links.get("next", {}).get("url")
+    if link is None:
+        return None
+    try:
+        url = urljoin(str(response.url), link)
+        same = _origin(url) == _origin(where)
+    except ValueError:  # not a URL: a bad port or IPv6 address
+        url, same = link, False
+    if not same:
+        raise ZooError(
+            f"{where} linked the next page of model search to another origin, "
+            f"{printable(url, keep_newlines=False)[:120]}: not followed, so the Hub token stays with {where}. "
+            "Check --hub, ZOO_HUB or HF_ENDPOINT."
+        )
+    return None if url == str(response.url) else url  # a page that links to itself ends the search
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
 def _drop_incomplete(repo_id: str, reference: str) -> None:

@@ -9,10 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from zoo.core.errors import UsageError
+from zoo.core.errors import UsageError, warn
+from zoo.core.schema import DocumentError, Fields, ListOf, Maybe, Number, validate
+from zoo.hub.rules import Line, parse_timestamp
 from zoo.hub.transport import open_hub
 
-SORTS = {"downloads": "downloads", "likes": "likes", "updated": "last_modified"}
+#: --sort -> the Hub's sort key
+SORTS = {"downloads": "downloads", "likes": "likes", "updated": "lastModified"}
+METRICS = ListOf(Fields({"type": Line(), "value": Number()}, required=("type", "value")))
+#: the parts of a model card's metadata that `zoo search` shows (anyone can write a card: one that does not fit is
+#: left out of its row with a warning, not fatal to the search)
+CARD = Fields(
+    {
+        "zoo": Maybe(Fields({"model": Maybe(Line()), "metric": Maybe(Line())})),
+        "model-index": Maybe(ListOf(Fields({"results": ListOf(Fields({"metrics": METRICS}))}))),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -29,14 +41,38 @@ class Found:
         return asdict(self)
 
 
-def _metric(card: Any, name: Any) -> dict[str, Any] | None:
+def _card(item: dict[str, Any], where: str) -> dict[str, Any]:
+    """The card metadata of a search result, or {} (with a warning) when it does not fit CARD."""
+    try:
+        return validate(item.get("cardData") or {}, CARD, f"the model card of {item['id']} on {where}")
+    except DocumentError as exc:
+        warn(f"{exc}; its model and metric are not shown")
+        return {}
+
+
+def _metric(card: dict[str, Any], name: str | None) -> dict[str, Any] | None:
     """The value of the card's main metric `name` in its model-index, when the card names one."""
-    if name is None:
-        return None
-    for result in getattr(card, "eval_results", None) or []:
-        if result.metric_type == name:
-            return {"name": name, "value": result.metric_value}
+    for model in card.get("model-index") or []:
+        for result in model.get("results") or []:
+            for metric in result.get("metrics") or []:
+                if name is not None and metric["type"] == name:
+                    return {"name": name, "value": metric["value"]}
     return None
+
+
+def _found(item: dict[str, Any], where: str) -> Found:
+    card = _card(item, where)
+    zoo_meta = card.get("zoo") or {}
+    updated = parse_timestamp(item["lastModified"]) if item.get("lastModified") else None
+    return Found(
+        repo_id=item["id"],
+        model=zoo_meta.get("model"),
+        task=item.get("pipeline_tag"),
+        metric=_metric(card, zoo_meta.get("metric")),
+        downloads=item.get("downloads") or 0,
+        likes=item.get("likes") or 0,
+        updated=updated.isoformat() if updated else None,
+    )
 
 
 def search(
@@ -52,21 +88,5 @@ def search(
         raise UsageError(f"--sort must be one of {', '.join(SORTS)}, got {sort!r}")
     if limit < 1:
         raise UsageError(f"--limit must be a positive number, got {limit}")
-    models = open_hub(hub).search(query, task, author, SORTS[sort], limit)
-    found = []
-    for info in models:
-        card = info.card_data
-        meta = card.to_dict() if card is not None else {}
-        zoo_meta = meta.get("zoo") if isinstance(meta.get("zoo"), dict) else {}
-        found.append(
-            Found(
-                repo_id=info.id,
-                model=zoo_meta.get("model"),
-                task=info.pipeline_tag,
-                metric=_metric(card, zoo_meta.get("metric")),
-                downloads=info.downloads or 0,
-                likes=info.likes or 0,
-                updated=info.last_modified.isoformat() if info.last_modified else None,
-            )
-        )
-    return found
+    transport = open_hub(hub)
+    return [_found(item, transport.describe()) for item in transport.search(query, task, author, SORTS[sort], limit)]

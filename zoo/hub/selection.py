@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from zoo.core.errors import UsageError
+from zoo.core.errors import UsageError, ZooError
 from zoo.core.paths import check_repo_path
 from zoo.store.weights import PICKLE_SUFFIXES
 
@@ -17,6 +17,7 @@ def select_files(paths: list[str], pins: Mapping[str, str], allow_pickle: bool, 
     """Which repository files to pull: the pinned ones, else all but pickles (unless allowed) and other formats."""
     for path in paths:
         check_repo_path(path)
+    _check_layout(paths, where)
     if pins:
         absent = sorted(set(pins) - set(paths))
         if absent:
@@ -32,6 +33,19 @@ def select_files(paths: list[str], pins: Mapping[str, str], allow_pickle: bool, 
             "(allow_pickle=True) to pull them; they then load with torch.load(weights_only=True)."
         )
     return sorted(chosen)
+
+
+def _check_layout(paths: list[str], where: str) -> None:
+    """Refuse a listing that names one path as a file and as a folder: it cannot be laid out on disk."""
+    files = set(paths)
+    for path in paths:
+        parts = path.split("/")
+        for depth in range(1, len(parts)):
+            if (folder := "/".join(parts[:depth])) in files:
+                raise ZooError(
+                    f"{where} holds {folder!r} both as a file and as the folder of {path!r}, which no file system "
+                    "can hold side by side: nothing was pulled. Report it to the repository's owner."
+                )
 
 
 def is_metadata(path: str) -> bool:

@@ -76,8 +76,12 @@ class Transport(ABC):
         the commit id and its URL (or the pull request's)."""
 
     @abstractmethod
-    def search(self, query: str | None, task: str | None, author: str | None, sort: str, limit: int) -> list[Any]:
-        """Repos published with zoo (the library tag `zoo`), as huggingface_hub's ModelInfo."""
+    def search(
+        self, query: str | None, task: str | None, author: str | None, sort: str, limit: int
+    ) -> list[dict[str, Any]]:
+        """Repos published with zoo (the library tag `zoo`), best first by `sort` (the Hub's name: downloads, likes or
+        lastModified), as the Hub describes them (id, downloads, likes, lastModified, pipeline_tag, cardData), each
+        checked by type."""
 
 
 def hub_location(hub: str | os.PathLike[str] | None) -> str | None:

@@ -1,7 +1,10 @@
 """`zoo train --logger mlflow` against a real MLflow SQLite tracking store, read back with MlflowClient."""
 
 import json
+import os
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,50 @@ def test_mlflow_tracking_uri_and_experiment_name_are_honoured(zoo_env, tmp_path)
     assert [m.value for m in sorted(accuracy, key=lambda m: m.step)] == [
         r["accuracy"] for r in history(tmp_path / "run")
     ]
+
+
+class Unavailable(BaseHTTPRequestHandler):
+    """A tracking server that answers every request 503, counting them."""
+
+    protocol_version = "HTTP/1.1"
+    seen: list[str]
+
+    def do_GET(self):
+        self.seen.append(f"{self.command} {self.path}")
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_tracking_server_that_does_not_answer_fails_the_logger_after_three_tries(zoo_env, tmp_path):
+    """MLflow alone would try 8 times over about four minutes; training goes on without the logger."""
+    seen: list[str] = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), type("Handler", (Unavailable,), {"seen": seen}))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = {"MLFLOW_TRACKING_URI": f"http://127.0.0.1:{server.server_address[1]}"}
+        proc = train(zoo_env, tmp_path, "--logger", "mlflow", "--epochs", "1", "--out", "run", env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(seen) == 3 and len(set(seen)) == 1, seen  # one request, tried three times, then nothing more
+    warnings = [line for line in proc.stderr.splitlines() if "logger" in line]
+    assert len(warnings) == 1 and "logger 'mlflow:mlflow' failed in start" in warnings[0], proc.stderr
+    assert (tmp_path / "run" / "model.safetensors").is_file()
+
+
+def test_http_settings_the_user_chose_are_kept(monkeypatch):
+    from zoo_mlflow.logger import HTTP_SETTINGS, MlflowLogger
+
+    for key in HTTP_SETTINGS:
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "300")
+    MlflowLogger()
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "300"
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == HTTP_SETTINGS["MLFLOW_HTTP_REQUEST_MAX_RETRIES"]

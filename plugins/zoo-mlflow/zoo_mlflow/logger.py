@@ -16,6 +16,14 @@ EXPERIMENT = "zoo"
 # torchrun's launcher keeps while a job runs.
 SKIPPED = ("checkpoints", ".")
 BATCH = 100  # MLflow takes at most 100 params per log_batch call
+# MLflow's own defaults retry a request 7 times with a backoff that adds up to minutes, each try waiting up to 120 s:
+# a tracking server that does not answer would stall training that long. Three tries within seconds, then the
+# logger is dropped and training goes on. A value the user set wins.
+HTTP_SETTINGS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
 
 
 def tracking_uri() -> str:
@@ -50,6 +58,8 @@ class MlflowLogger(TrainingLogger):
                 raise UsageError(
                     "the mlflow logger's SQLite store needs sqlalchemy and alembic: pip install sqlalchemy alembic"
                 ) from None
+        for key, value in HTTP_SETTINGS.items():  # MLflow reads them at each request
+            os.environ.setdefault(key, value)
         self._client_class = MlflowClient
         self._client: Any = None
         self._run_id: str | None = None
