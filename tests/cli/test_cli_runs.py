@@ -1,6 +1,7 @@
 """`zoo runs` finds the finished runs under a folder and summarises them; `zoo runs show` prints one epoch by epoch."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -103,3 +104,51 @@ def test_runs_without_runs(run_zoo, tmp_path):
     assert_clean_error(run_zoo("runs", str(tmp_path / "nope")), 2, "is not a folder")
     assert_clean_error(run_zoo("runs", "show", str(tmp_path)), 2, "is not a run folder")
     assert_clean_error(run_zoo("runs", "show"), 2, "zoo runs show RUN_DIR")
+
+
+def _edit(path, change):
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+def _fifo(path):
+    path.unlink()
+    os.mkfifo(path)
+
+
+# Each damages a copy of a run its own way; `zoo runs` must skip it with one warning and list the rest.
+DAMAGES = {
+    "fifo-config": lambda run: _fifo(run / "config.json"),
+    "fifo-metrics": lambda run: _fifo(run / "metrics.json"),
+    "config-not-json": lambda run: (run / "config.json").write_text("{"),
+    "lr-a-string": lambda run: _edit(run / "config.json", lambda c: c["settings"].update(lr="fast")),
+    "model-of-five-megabytes": lambda run: _edit(run / "config.json", lambda c: c.update(model="m" * 5_000_000)),
+    "metric-a-list": lambda run: _edit(run / "metrics.json", lambda m: m.update(accuracy=[1])),
+    "row-a-string": lambda run: (run / "metrics.jsonl").write_text('{"epoch": 1, "loss": "x"}\n'),
+    "published-a-number": lambda run: (run / "published.json").write_text("7"),
+}
+
+
+def test_runs_lists_every_good_run_and_warns_once_per_damaged_one(run_zoo, plugin_sites, runs_tree, tmp_path):
+    root, _ = runs_tree
+    tree = tmp_path / "tree"
+    for name in ("good", "labels-of-five-megabytes", *DAMAGES):
+        shutil.copytree(root / "a", tree / name)
+    for name, damage in DAMAGES.items():
+        damage(tree / name)
+    # a field zoo does not read, however large, is no damage
+    _edit(tree / "labels-of-five-megabytes" / "config.json", lambda c: c.update(labels=["x" * 1_000_000] * 5))
+    (tree / "other-library").mkdir()  # another library's config.json: not a run, and no warning
+    (tree / "other-library" / "config.json").write_text('{"architectures": ["Other"]}')
+    (tree / "other-library" / "metrics.json").write_text("{}")
+    proc = run_zoo("runs", str(tree), "--json", sites=[plugin_sites("zoo-tinyplug")], timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(proc.stdout)
+    assert sorted(r["run_dir"] for r in rows) == [str(tree / "good"), str(tree / "labels-of-five-megabytes")]
+    assert len(proc.stdout) < 5000  # the big field is not echoed
+    warnings = proc.stderr.splitlines()
+    assert len(warnings) == len(DAMAGES) and all(w.startswith("warning: skipped") for w in warnings), proc.stderr
+    for name in DAMAGES:
+        [line] = [w for w in warnings if f"{tree / name}:" in w]
+        assert len(line) < 1000, line[:2000]

@@ -18,7 +18,9 @@ def tiny(plugin_sites, monkeypatch, isolated_registry):
 
 
 def fit(tmp_path, name="run", **kwargs):
+    """Train on the CPU unless told otherwise: step counts and accuracies below are the CPU defaults'."""
     sets = kwargs.pop("sets", {})
+    kwargs.setdefault("device", "cpu")
     return train("tiny_mlp", out=tmp_path / name, quiet=True, sets=sets, **kwargs)
 
 
@@ -99,8 +101,9 @@ def test_refusals_before_any_work(tmp_path):
         fit(tmp_path, nproc=10_000, device="cpu")
     with pytest.raises(UsageError, match="nothing to resume"):
         fit(tmp_path, "empty", resume=True)
-    with pytest.raises(UsageError, match="best_metric 'acuracy' is not a metric of recipe 'tiny-fit': accuracy, loss"):
-        fit(tmp_path, "typo", epochs=1, sets={"best_metric": "acuracy"})
+    for typo in ("acuracy", "--loss", "-"):
+        with pytest.raises(UsageError, match=rf"metric of recipe 'tiny-fit' \(accuracy, loss\).*got '{typo}'"):
+            fit(tmp_path, "typo", epochs=1, sets={"best_metric": typo})
     assert not (tmp_path / "run").exists()
 
 

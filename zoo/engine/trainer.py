@@ -365,8 +365,8 @@ class Trainer:
         key = self.cfg.best_metric
         if not key:
             return
-        if key.lstrip("-") not in metrics:
-            raise UsageError(f"best_metric '{key.lstrip('-')}' is not among the recipe's metrics: {', '.join(metrics)}")
+        if key.removeprefix("-") not in metrics:
+            raise UsageError(f"best_metric {key!r} is not among the recipe's metrics: {', '.join(metrics)}")
         if run.state.improved(key, metrics):
             run.state.best_weights = {k: v.detach().clone().cpu() for k, v in run.eval_model.state_dict().items()}
 

@@ -24,7 +24,7 @@ from zoo.registry.merged import get_registry
 from zoo.store.card import dataset_name, main_metric, model_card, publish_config
 from zoo.store.curves import render as render_curves
 from zoo.store.layout import CARD, CONFIG, CURVES, METRICS, WEIGHTS
-from zoo.store.run_folder import Run, read_history, read_run, record_published, side_files, write_json
+from zoo.store.run_folder import Run, read_run, record_published, side_files, write_json
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _stage(run: Any, repo_id: str, folder: Path, license: str | None, revision: 
             shutil.copyfile(source, staged[path])
     staged[CONFIG] = write_json(folder / CONFIG, publish_config(run.config, run.metrics))
     staged[METRICS] = write_json(folder / METRICS, run.metrics)
-    history = read_history(run.folder)
+    history = run.history
     if history:
         metric = main_metric(run.config, run.metrics)
         staged[CURVES] = render_curves(history, metric, run.epoch, folder / CURVES)
@@ -110,7 +110,7 @@ def publish(
 ) -> PublishResult:
     """Publish a run folder as one commit: weights, config.json, a model card, metrics.json and the run's data/
     side files."""
-    run = read_run(run_dir)
+    run = read_run(run_dir, get_registry().recipes.get)  # every document of the run checked before any work
     check_repo_id(repo_id)
     check_branch(revision)
     spec = get_registry().model(run.config["model"])

@@ -33,9 +33,10 @@ def load_for_inference(
     recipe = make_recipe(
         rspec, mspec, dspec, settings(rspec, {"device": device}, {}), Path(data_dir) if data_dir else None
     )
-    model = build_and_load(source, recipe.inference_model)
+    # set before the model is built: a recipe's inference_model may check the run's files (an index) first
     recipe.run_config = {"recipe": rspec.name, "model": mspec.name, **config}
     recipe.run_folder = source.folder
+    model = build_and_load(source, recipe.inference_model)
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), recipe.run_config
 
 

@@ -14,7 +14,7 @@ from zoo.plugin.specs import ModelSpec
 from zoo.registry.claims import find_claim
 from zoo.registry.merged import get_registry
 from zoo.store import layout
-from zoo.store.run_folder import is_zoo_config, read_config
+from zoo.store.run_folder import check_run_config, is_zoo_config, read_config
 from zoo.store.weights import load_files, weight_files
 
 
@@ -44,8 +44,9 @@ class ModelSource:
 def from_run_folder(folder: str | Path) -> ModelSource:
     """A run folder `zoo train` wrote (its config.json checked as evaluation and prediction need it)."""
     folder = Path(folder)
-    config = read_config(folder)
-    spec = get_registry().model(config["model"])
+    registry = get_registry()
+    config = read_config(folder, registry.recipes.get)
+    spec = registry.model(config["model"])
     return ModelSource(
         spec=spec,
         config=config,
@@ -76,13 +77,13 @@ def from_pulled(pulled: PullResult, allow_pickle: bool = False) -> ModelSource:
 def pretrained_config(pulled: PullResult) -> tuple[ModelSpec, dict[str, Any], Any]:
     """The model spec, run config and tensor converter for pulled weights (a zoo repo, or a claimed one).
 
-    A zoo repo's config.json is that config. A repo in another library's layout (a catalog entry's, or a repo id)
-    is read by the plugin that claims it. A catalog entry's preprocessing, when it has one, wins over the claim's:
-    the catalog pins the preprocessing its published metrics were measured with.
+    A zoo repo's config.json is that config, checked as a run folder's is. A repo in another library's layout (a
+    catalog entry's, or a repo id) is read by the plugin that claims it. A catalog entry's preprocessing, when it
+    has one, wins over the claim's: the catalog pins the preprocessing its published metrics were measured with.
     """
     registry = get_registry()
     if is_zoo_config(pulled.config):
-        config = dict(pulled.config)
+        config = dict(check_run_config(pulled.config, f"{layout.CONFIG} of {pulled.repo_id}", registry.recipes.get))
         return registry.model(config["model"]), config, None
     claimed = pulled.claim or find_claim(foreign_repo(pulled))[0]  # a repo id is always claimed by download()
     if claimed is None:  # a catalog entry whose repo holds the model's own tensors and nothing a plugin reads

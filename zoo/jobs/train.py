@@ -168,7 +168,7 @@ def train(
     _check_processes(nproc, nnodes, node_rank, rdzv_endpoint, chosen.type)
     logger_specs = training_loggers.check(training_loggers.requested(loggers))
     out = Path(out) if out is not None else default_out(mspec.name, dspec.name)
-    run_folder.check_out_folder(out)
+    run_folder.check_out_folder(out, get_registry().recipes.get)
     job = TrainJob(
         model=mspec.qualified_name,
         recipe=rspec.qualified_name,
@@ -200,9 +200,12 @@ def _check_settings(rspec: RecipeSpec, config: TrainConfig, device: Any, data_di
 
     recipe_class(rspec).check_settings(config)
     choose_precision(config.precision, device)
-    metric = config.best_metric.lstrip("-")
-    if metric and rspec.metrics and metric not in rspec.metrics:
-        raise UsageError(f"best_metric '{metric}' is not a metric of recipe '{rspec.name}': {', '.join(rspec.metrics)}")
+    metric = config.best_metric.removeprefix("-")  # "-rmse": lower is better
+    if config.best_metric and (not metric or (rspec.metrics and metric not in rspec.metrics)):
+        raise UsageError(
+            f"best_metric must name a metric of recipe '{rspec.name}' ({', '.join(rspec.metrics)}), with a leading "
+            f"'-' when lower is better; got {config.best_metric!r}"
+        )
     if data_dir is not None and not Path(data_dir).exists():
         raise UsageError(f"--data-dir {data_dir} does not exist")
 

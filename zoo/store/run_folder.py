@@ -6,17 +6,22 @@ file names are zoo.store.layout's.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 from zoo.core import atomic
-from zoo.core.errors import UsageError
+from zoo.core.errors import UsageError, ZooError
+from zoo.core.limits import Limit
 from zoo.core.paths import check_repo_path
+from zoo.core.schema import ANY, Fields, Flag, ListOf, MapOf, Maybe, Number, OneOf, Rule, Text, validate
+from zoo.plugin.config import CHOICES, ENGINE_FIELDS, ENGINE_LIMITS, TrainConfig
 from zoo.store.layout import (
     CHECKPOINT,
     CONFIG,
@@ -41,10 +46,22 @@ class Run:
     metrics: dict[str, float]
     #: the epoch the weights come from (the best one with best_metric, else the last)
     epoch: int | None = None
+    #: metrics.jsonl: one row per epoch
+    history: list[dict[str, Any]] = field(default_factory=list)
+    #: published.json: the repos the run was published to, oldest first
+    published: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def weights(self) -> Path:
         return self.folder / WEIGHTS
+
+
+class NotZooRun(UsageError):
+    """A config.json that zoo did not write (another library's, or the user's): the folder is not a zoo run."""
+
+
+#: looks a recipe up by the name a config.json records (the registry's `recipes.get`); raises ZooError if unknown
+RecipeLookup = Callable[[str], Any]
 
 
 def is_metric(value: Any) -> bool:
@@ -57,10 +74,160 @@ def is_zoo_config(config: Any) -> bool:
     return isinstance(config, dict) and "zoo_version" in config and isinstance(config.get("model"), str)
 
 
-def read_json(path: Path, what: str) -> Any:
-    """A JSON file's content; one that is unreadable, not UTF-8, not JSON or nested too deeply is a UsageError."""
+# Documents: each is read whole from a regular file and checked against its one schema where it is read. -----------
+
+#: a JSON integer with more digits is read as a float (inf past 1.8e308, which Number refuses): no value zoo reads
+#: is an integer too large for a float
+_INT_DIGITS = 300
+_SCALAR = Maybe(OneOf((Number(), Text(), Flag())))
+_DEVICE_KINDS = tuple(kind for kind in CHOICES["device"] if kind != "auto")
+
+
+def _limit_rule(limit: Limit, integer: bool = False) -> Rule:
+    """A setting's range (an interval, or a tuple of choices: zoo.core.limits) as a schema rule."""
+    return Text(choices=tuple(limit)) if isinstance(limit, tuple) else Number(limit, integer=integer)
+
+
+def _setting_rule(name: str, kind: Any) -> Rule:
+    """An engine setting's rule: its choices or range as zoo.plugin.config owns them, else its type."""
+    if name in CHOICES:
+        return Text(choices=CHOICES[name])
+    if name in ENGINE_LIMITS:
+        return _limit_rule(ENGINE_LIMITS[name], integer=kind is int)
+    return Flag() if kind is bool else Text(max_length=256)
+
+
+def _settings_rule() -> Rule:
+    kinds = get_type_hints(TrainConfig)
+    rules = {name: _setting_rule(name, kinds[name]) for name in ENGINE_FIELDS}
+    return Fields({**rules, "options": MapOf(_SCALAR)})
+
+
+#: config.json of a run (and of a repo 'zoo publish' made): zoo's own fields; a dataset's fields (labels, ...) are
+#: its plugin's to check
+CONFIG_SCHEMA = Fields(
+    {
+        "zoo_version": Text(max_length=64),
+        "torch_version": Maybe(Text(max_length=64)),
+        "plugin": Maybe(Text(max_length=256)),
+        "plugin_version": Maybe(Text(max_length=64)),
+        "model": Text(max_length=256),
+        "model_args": MapOf(ANY),
+        "task": Maybe(Text(max_length=256)),
+        "recipe": Maybe(Text(max_length=256)),
+        "recipe_overrides": MapOf(_SCALAR),
+        "dataset": Maybe(
+            OneOf(
+                (
+                    Text(max_length=256),
+                    Fields({"name": Text(max_length=256), "fingerprint": Maybe(Text(max_length=256))}, ("name",)),
+                )
+            )
+        ),
+        "seed": _limit_rule(ENGINE_LIMITS["seed"], integer=True),
+        "settings": _settings_rule(),
+        "distributed": Fields(
+            {"world_size": Number("[1, inf)", integer=True), "weights_sha256": Maybe(Text(max_length=64))}
+        ),
+        "device_kind": Maybe(Text(choices=_DEVICE_KINDS)),
+        "seconds": Maybe(Number("[0, inf)")),
+        "finished": Maybe(Text(max_length=64)),
+        # a published repo's config.json: the run's final metrics and the zoo that published it
+        "metrics": MapOf(Number()),
+        "published_with": Text(max_length=64),
+    },
+    required=("zoo_version", "model"),
+)
+_EPOCH = _limit_rule(ENGINE_LIMITS["epochs"], integer=True)
+#: metrics.json: metric names to finite numbers, and the epoch the weights come from
+METRICS_SCHEMA = (MapOf(Number()), Fields({"epoch": _EPOCH}))
+#: one line of metrics.jsonl: an epoch's metrics, train_loss, train_seconds and steps (null: a diverged epoch's NaN)
+HISTORY_ROW_SCHEMA = (
+    MapOf(Maybe(Number())),
+    Fields({"epoch": _EPOCH, "steps": Maybe(Number("[0, inf)", integer=True))}, required=("epoch",)),
+)
+#: published.json: where `zoo publish` sent the run, oldest first
+PUBLISHED_SCHEMA = ListOf(
+    Fields(
+        {
+            "repo_id": Text(max_length=256),
+            "revision": Maybe(Text(max_length=256)),
+            "hub": Maybe(Text()),
+            "date": Maybe(Text(max_length=64)),
+        },
+        required=("repo_id",),
+    ),
+    max_length=100_000,
+)
+
+
+def _options_schema(recipe: Any) -> Rule:
+    """config.json's settings.options as the run's recipe declares them: each option's range where the recipe
+    gives one (RecipeSpec.limits), else the type of its default."""
+    defaults = {k: v for k, v in recipe.defaults("cpu").items() if k not in ENGINE_FIELDS}
+    rules: dict[str, Rule] = {}
+    for name, default in defaults.items():
+        integer = isinstance(default, int) and not isinstance(default, bool)
+        if name in recipe.limits:
+            rules[name] = _limit_rule(recipe.limits[name], integer)
+        elif isinstance(default, bool):
+            rules[name] = Flag()
+        elif isinstance(default, (int, float)):
+            rules[name] = Number(integer=integer)
+        elif isinstance(default, str):
+            rules[name] = Text()
+    return Fields({"settings": Fields({"options": Fields({k: Maybe(r) for k, r in rules.items()})})})
+
+
+def _recipe(config: Any, recipes: RecipeLookup | None) -> Any:
+    """The recipe a config.json names, when `recipes` knows it; else None (its options are checked by type)."""
+    name = config.get("recipe") if isinstance(config, dict) else None
+    if recipes is None or not isinstance(name, str) or not name or len(name) > 256:
+        return None
     try:
-        return json.loads(path.read_text("utf-8"))
+        return recipes(name)
+    except ZooError:
+        return None
+
+
+def check_run_config(config: Any, where: str, recipes: RecipeLookup | None = None) -> dict[str, Any]:
+    """A zoo run's config.json checked against CONFIG_SCHEMA, and its options against its recipe's declared
+    ranges when `recipes` finds the recipe; NotZooRun for a config zoo did not write, DocumentError naming the
+    field for a damaged one."""
+    if not is_zoo_config(config):
+        raise NotZooRun(f"{where} is not a zoo run config: it needs 'zoo_version' and 'model'.")
+    validate(config, CONFIG_SCHEMA, where, _RESTORE)
+    recipe = _recipe(config, recipes)
+    if recipe is not None:
+        validate(config, _options_schema(recipe), where, _RESTORE)
+    return config
+
+
+_RESTORE = "Restore the file 'zoo train' wrote, or remove the run folder"
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes. A FIFO, socket or device is never read (it could block or never end): OSError."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return fh.read()
+
+
+def _parse_int(text: str) -> int | float:
+    return int(text) if len(text) <= _INT_DIGITS else float(text)
+
+
+def _loads(text: str | bytes, **options: Any) -> Any:
+    return json.loads(text, parse_int=_parse_int, **options)
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON file's content; one that is not a regular file, unreadable, not UTF-8, not JSON or nested too deeply
+    is a UsageError."""
+    try:
+        return _loads(_read_bytes(path).decode("utf-8"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         reason = "nested too deeply" if isinstance(exc, RecursionError) else " ".join(str(exc).split())[:120]
         raise UsageError(f"{path} is not valid JSON ({reason}); {what}") from None
@@ -68,87 +235,99 @@ def read_json(path: Path, what: str) -> Any:
         raise UsageError(f"cannot read {path}: {exc.strerror or exc}; {what}") from None
 
 
-def read_config(folder: str | os.PathLike[str]) -> dict[str, Any]:
+def _validate_all(document: Any, rules: tuple[Rule, ...], where: str) -> Any:
+    """`document` checked against each of its schema's rules (a mapping of numbers that also has named fields)."""
+    for rule in rules:
+        validate(document, rule, where, _RESTORE)
+    return document
+
+
+def read_config(folder: str | os.PathLike[str], recipes: RecipeLookup | None = None) -> dict[str, Any]:
     """A run folder's config.json, checked as evaluation and prediction need it (zoo's, with a model and recipe)."""
     folder = Path(folder)
-    if not (folder / CONFIG).is_file() or not (folder / WEIGHTS).is_file():
-        raise UsageError(f"{folder} is not a run folder: it needs {CONFIG} and {WEIGHTS}")
-    config = read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes")
-    _check_config(folder, config)
-    if not isinstance(config.get("recipe"), str) or not config["recipe"]:
+    _require(folder, (CONFIG, WEIGHTS), f"{folder} is not a run folder: it needs {CONFIG} and {WEIGHTS}")
+    config = check_run_config(
+        read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes"), str(folder / CONFIG), recipes
+    )
+    if not config.get("recipe"):
         raise UsageError(f"{folder / CONFIG} names no recipe, so zoo cannot tell how to evaluate or predict")
     return config
 
 
+def _require(folder: Path, names: tuple[str, ...], missing: str) -> None:
+    """Refuse a run folder lacking one of `names` (UsageError `missing`), or holding one that is not a regular file
+    (a FIFO could block a reader forever)."""
+    for name in names:
+        if not (folder / name).exists():
+            raise UsageError(missing)
+        if not (folder / name).is_file():
+            raise UsageError(f"{folder / name} is not a regular file: 'zoo train' writes it as one")
+
+
 def read_config_json(folder: Path) -> Any:
-    """A folder's config.json as parsed JSON, or None when it has none or it does not parse: a pulled repository of
-    another library (which the plugin that claims it reads), or an --out folder that is not a run."""
+    """A folder's config.json as parsed JSON, or None when it has none, it is not a regular file or it does not
+    parse: a pulled repository of another library (which the plugin that claims it reads), or an --out folder
+    that is not a run."""
     try:
-        return json.loads((folder / CONFIG).read_text("utf-8"))
+        return _loads(_read_bytes(folder / CONFIG).decode("utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
 
 
-def _check_config(folder: Path, config: Any) -> None:
-    if not is_zoo_config(config):
-        raise UsageError(f"{folder / CONFIG} is not a zoo run config: it needs 'zoo_version' and 'model'.")
-    if not isinstance(config.get("model_args", {}), dict):
-        raise UsageError(f"{folder / CONFIG}: 'model_args' must be an object")
-
-
-def read_run(folder: str | os.PathLike[str]) -> Run:
-    """Load and check a run folder; a missing or malformed part is a UsageError saying which."""
+def read_run(folder: str | os.PathLike[str], recipes: RecipeLookup | None = None) -> Run:
+    """Load and check a run folder (config.json, metrics.json, metrics.jsonl, published.json, the weights' header);
+    a missing or damaged part is a UsageError saying which file and field."""
     from zoo.store.weights import check_safetensors
 
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a run folder (no such directory). Train one with 'zoo train'.")
-    missing = [name for name in (WEIGHTS, CONFIG, METRICS) if not (folder / name).is_file()]
-    if missing:
-        raise UsageError(
-            f"the run folder {folder} lacks {', '.join(missing)}: publish needs the weights, "
-            "config.json and metrics.json that 'zoo train' writes."
-        )
-    config = read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes")
-    _check_config(folder, config)
-    metrics = read_json(folder / METRICS, "it should map metric names to numbers")
-    if not isinstance(metrics, dict) or not all(is_metric(v) for v in metrics.values()):
-        raise UsageError(f"{folder / METRICS} must map metric names to finite numbers, got {metrics!r:.80}")
+    missing = [name for name in (WEIGHTS, CONFIG, METRICS) if not (folder / name).exists()]
+    lacks = (
+        f"the run folder {folder} lacks {', '.join(missing)}: publish needs the weights, "
+        "config.json and metrics.json that 'zoo train' writes."
+    )
+    _require(folder, (CONFIG,), lacks)
+    config = check_run_config(  # first: a config.json zoo did not write makes the folder no run (NotZooRun)
+        read_json(folder / CONFIG, "it should be the config.json 'zoo train' writes"), str(folder / CONFIG), recipes
+    )
+    _require(folder, (WEIGHTS, METRICS), lacks)
+    metrics = _validate_all(
+        read_json(folder / METRICS, "it should map metric names to numbers"), METRICS_SCHEMA, str(folder / METRICS)
+    )
+    history, published = read_history(folder), read_published(folder)
     check_safetensors(folder / WEIGHTS)
     # metrics.json also records which epoch they come from; that is not a metric to publish.
-    epoch = metrics.get("epoch")
     return Run(
         folder=folder,
         config=config,
         metrics={k: v for k, v in metrics.items() if k != "epoch"},
-        epoch=int(epoch) if isinstance(epoch, (int, float)) and epoch == int(epoch) else None,
+        epoch=metrics.get("epoch"),
+        history=history,
+        published=published,
     )
 
 
-MAX_EPOCHS = 1_000_000  # as the engine's limit on --epochs
-
-
 def read_history(folder: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """metrics.jsonl: one row per epoch (its metrics, train_loss, train_seconds, steps); [] when absent."""
+    """metrics.jsonl: one row per epoch (its metrics, train_loss, train_seconds, steps); [] when absent. NaN or
+    Infinity, which a diverged epoch records, read as null."""
     path = Path(folder) / HISTORY
     try:
-        lines = path.read_text("utf-8").splitlines()
+        text = _read_bytes(path).decode("utf-8")
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from None
+        raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     rows = []
-    for number, line in enumerate(lines, 1):
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
+        where = f"{path}:{number}"
         try:
-            row = json.loads(line)
+            row = _loads(line, parse_constant=lambda _: None)
         except (ValueError, RecursionError):
-            row = None
-        epoch = row.get("epoch") if isinstance(row, dict) else None
-        if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 < epoch <= MAX_EPOCHS:
-            raise UsageError(f"{path}:{number} is not a metrics row 'zoo train' writes (a JSON object with an epoch)")
-        rows.append(row)
+            raise UsageError(f"{where} is not a metrics row 'zoo train' writes (a JSON object with an epoch)") from None
+        rows.append(_validate_all(row, HISTORY_ROW_SCHEMA, where))
     return rows
 
 
@@ -165,31 +344,42 @@ def record_published(folder: Path, repo_id: str, revision: str, hub: str | None)
 
 
 def read_published(folder: Path) -> list[dict[str, Any]]:
-    """The repos a run was published to, oldest first; [] when none or the file is unreadable."""
-    try:
-        entries = json.loads((folder / PUBLISHED).read_text("utf-8"))
-    except (OSError, ValueError, RecursionError):
+    """The repos a run was published to (published.json), oldest first; [] when it has none."""
+    path = folder / PUBLISHED
+    if not path.exists() and not path.is_symlink():
         return []
-    if not isinstance(entries, list):
-        return []
-    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("repo_id"), str)]
+    entries = read_json(path, "it is where 'zoo publish' notes the repos it published the run to")
+    return validate(entries, PUBLISHED_SCHEMA, str(path), "Remove the file or restore the one 'zoo publish' wrote")
 
 
-def check_out_folder(folder: Path) -> None:
-    """Refuse an --out that is a file, or a folder holding anything but a zoo run (training would overwrite it)."""
+#: zoo's files, whose non-regular impostors (a FIFO, a folder) an --out folder may not hold
+_FILES = (WEIGHTS, CONFIG, METRICS, HISTORY, LOG, PUBLISHED)
+
+
+def check_out_folder(folder: Path, recipes: RecipeLookup | None = None) -> None:
+    """Refuse an --out that is a file, or a folder holding anything but a zoo run (training would overwrite it).
+
+    A zoo run shows by its config.json, checkpoint or train.log; without one, the names zoo writes (logs/,
+    tensorboard/, data/, ...) are the user's own. A zoo config.json is checked as every reader checks it.
+    """
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"--out {folder} is a file: name a new folder, or the folder of a zoo run to --resume")
     if not folder.is_dir():
         return
     names = {p.name for p in folder.iterdir() if not p.name.startswith((atomic.PREFIX, ERROR_PREFIX))}
-    foreign = sorted(names - RUN_FILES)
-    if not foreign and CONFIG in names:
-        if not is_zoo_config(read_config_json(folder)):
-            foreign = [CONFIG]
-    elif not foreign and names & {METRICS, HISTORY}:
-        foreign = sorted(names & {METRICS, HISTORY})  # results without a zoo config are not ours
+    for name in sorted(names & set(_FILES)):
+        if not (folder / name).is_file():
+            raise UsageError(f"--out {folder} holds {name} that is not a regular file: name a new or empty folder.")
+    foreign = names - RUN_FILES
+    config = read_config_json(folder) if CONFIG in names else None
+    if CONFIG in names and not is_zoo_config(config):
+        foreign.add(CONFIG)
+    elif config is not None:
+        check_run_config(config, str(folder / CONFIG), recipes)
+    if config is None and not (folder / CHECKPOINT).is_file() and LOG not in names:
+        foreign |= names - {JOB, RESULT}  # results, loggers' or data folders without a zoo run are the user's
     if foreign:
-        shown = ", ".join(foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+        shown = ", ".join(sorted(foreign)[:3]) + (" ..." if len(foreign) > 3 else "")
         raise UsageError(
             f"--out {folder} is not empty and is not a zoo run folder (it holds {shown}): training would "
             "overwrite it. Name a new or empty folder."
