@@ -208,3 +208,39 @@ def test_shell_completion(run_zoo, zoo_env):
     assert script.returncode == 0 and "_ZOO_COMPLETE" in script.stdout, script.stderr
     proc = run_zoo(env={"_ZOO_COMPLETE": "complete_bash", "COMP_WORDS": "zoo info resnet1", "COMP_CWORD": "2"})
     assert {"resnet18", "resnet101", "resnet152"} <= set(proc.stdout.split())
+
+
+# Foreign text never forges output ------------------------------------------------------------------------------
+
+FORGED_LABEL = "dog  0.9999\n  cat"
+
+
+def test_a_label_with_a_newline_cannot_forge_a_prediction_line(run_zoo, make_run, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    run, _ = make_run("cnn", dataset="cifar10")
+    config = json.loads((run / "config.json").read_text())
+    labels = [FORGED_LABEL, *(f"class\t{i}\x1b[2J" for i in range(1, 10))]
+    (run / "config.json").write_text(json.dumps({**config, "labels": labels}))
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(tmp_path / "x.png")
+    proc = run_zoo("predict", str(run), str(tmp_path / "x.png"), "--top", "10", "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert len(lines) == 11 and lines[0] == f"{tmp_path / 'x.png'}:", lines  # the input, then one line per class
+    assert sum(line.startswith("  dog  0.9999\\n  cat  0.") for line in lines) == 1, lines
+    assert sum(line.startswith("  class\\t") and "\\x1b[2J  0." in line for line in lines) == 9, lines
+
+
+def test_a_run_folder_name_with_a_newline_cannot_forge_a_table_row(run_zoo, make_run, tmp_path):
+    root = tmp_path / "runs"
+    make_run("cnn", folder=root / "good")
+    evil = "evil\ncnn  cnn-digits  digits  accuracy 1.0"
+    make_run("cnn", folder=root / evil)
+    table = run_zoo("runs", str(root))
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("Run "), lines  # a header and two rows
+    assert any(line.startswith(f"{root}/evil\\ncnn  cnn-digits") for line in lines), lines
+    listed = json.loads(run_zoo("runs", str(root), "--json").stdout)  # JSON keeps the name exactly
+    assert sorted(r["run_dir"] for r in listed) == [f"{root}/{evil}", f"{root}/good"]

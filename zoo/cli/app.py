@@ -15,6 +15,7 @@ import typer
 from zoo._version import __version__
 from zoo.cli import hub, models, plugins, runs, training
 from zoo.core.errors import ZooError, shown_once
+from zoo.core.fs import os_error_line
 from zoo.core.text import printable
 from zoo.registry.discovery import add_commands
 from zoo.registry.merged import get_registry
@@ -69,7 +70,7 @@ app.command("predict")(training.predict_)
 
 def _fail(exc: ZooError) -> None:
     message = " ".join(str(exc).split("\n")) if str(exc) else type(exc).__name__
-    sys.stderr.write(f"Error: {printable(message)}\n")
+    sys.stderr.write(f"Error: {printable(message, keep_newlines=False)}\n")
     raise SystemExit(exc.exit_code)
 
 
@@ -103,10 +104,16 @@ def _run() -> None:
         raise SystemExit(getattr(exc, "exit_code", 2)) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except OSError as exc:  # the last line of defence: each refusal should have been named where it arose
+        if _debug():
+            raise
+        sys.stderr.write(f"Error: {printable(os_error_line(exc), keep_newlines=False)}\n")
+        raise SystemExit(1) from None
     except Exception as exc:
         if _debug():
             raise
         sys.stderr.write(
-            f"Error: unexpected {type(exc).__name__}: {exc}. Run again with --debug for the traceback, and report it.\n"
+            f"Error: unexpected {type(exc).__name__}: {printable(str(exc), keep_newlines=False)}. "
+            "Run again with --debug for the traceback, and report it.\n"
         )
         raise SystemExit(1) from None

@@ -9,7 +9,7 @@ import typer
 
 import zoo
 from zoo.cli import render
-from zoo.cli.options import HubOption, JsonOption, complete_models
+from zoo.cli.options import HubOption, JsonOption, check_hub, check_paths, complete_models
 from zoo.cli.render import Column
 
 
@@ -32,6 +32,8 @@ def pull(
     as_json: JsonOption = False,
 ) -> None:
     """Download weights into the cache, verifying every file's hash."""
+    check_hub(hub)
+
     from zoo.hub.pull import download
 
     result = download(name, revision=revision, hub=hub, offline=offline, allow_pickle=allow_pickle)
@@ -61,6 +63,9 @@ def publish(
     as_json: JsonOption = False,
 ) -> None:
     """Publish a run folder to the Hub or a local hub: weights, config.json, model card and metrics, one commit."""
+    check_paths(**{"RUN_DIR": run_dir, "--register": register})
+    check_hub(hub, write=not dry_run)
+
     from zoo.hub.publish import publish as publish_run
 
     result = publish_run(
@@ -87,7 +92,9 @@ def publish(
         render.echo(f"  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
     if result.registered:
         render.echo(f"Registered {result.entry_name} in {result.registered}")
-    render.echo("\nCatalog entry:\n" + result.catalog_entry)
+    render.echo("")
+    render.echo("Catalog entry:")
+    render.echo_lines(result.catalog_entry)
 
 
 def pin(
@@ -100,6 +107,9 @@ def pin(
     hub: HubOption = None,
 ) -> None:
     """Resolve an entry's branch to a commit and record every file's sha256 in the catalog (needs the Hub)."""
+    check_paths(**{"--registry": registry})
+    check_hub(hub)
+
     from zoo.hub.pin import pin as pin_entry
 
     path, result = pin_entry(name, registry=registry, hub=hub)

@@ -8,7 +8,7 @@ import typer
 
 import zoo
 from zoo.cli import render
-from zoo.cli.options import JsonOption
+from zoo.cli.options import JsonOption, check_outputs
 from zoo.cli.render import Column
 
 plugins_app = typer.Typer(
@@ -88,6 +88,8 @@ def plugin_new(
     directory: Annotated[str, typer.Option("--dir", help="Where to create zoo-NAME/.")] = ".",
 ) -> None:
     """Create a working plugin distribution zoo-NAME: a model, a dataset adapter, a recipe, tests, a README."""
+    check_outputs(**{"--dir": directory})
+
     from zoo.jobs.scaffold import names, new_plugin
 
     folder = new_plugin(name, directory)
@@ -107,7 +109,8 @@ def plugin_check(
     if as_json:
         render.print_json(report.to_json())
     else:
-        render.echo(report.summary())
+        for check in report.checks:  # one line each: a plugin's message cannot add a line that reads as a check
+            render.echo(check.line())
         render.echo(f"{name}: {len(report.checks) - len(report.failures)} checks passed, {len(report.failures)} failed")
     if not report.ok:
         raise SystemExit(1)

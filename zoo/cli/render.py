@@ -1,5 +1,7 @@
-"""How the CLI shows results: plain lines, JSON on stdout, and borderless tables that fit the terminal; foreign text
-escaped."""
+"""How the CLI shows results: plain lines, JSON on stdout, and borderless tables that fit the terminal.
+
+Every value may come from a file, a repo or a server: each line and each cell is escaped (zoo.core.text.printable,
+newlines and tabs included), so no value can add a line, a row or a column, or reach the terminal as a control."""
 
 from __future__ import annotations
 
@@ -16,8 +18,14 @@ GAP = 2
 
 
 def echo(text: str) -> None:
-    """Print a line to stdout; names and messages from repos, catalogs and files may carry control characters."""
-    sys.stdout.write(printable(text) + "\n")
+    """Print one line to stdout: a newline, a tab or another control character in `text` is shown escaped."""
+    sys.stdout.write(printable(text, keep_newlines=False) + "\n")
+
+
+def echo_lines(text: str) -> None:
+    """Print zoo's own multi-line text (a catalog entry, a report) line by line, each line as `echo` does."""
+    for line in text.split("\n"):
+        echo(line)
 
 
 def print_json(data: Any) -> None:
@@ -72,12 +80,12 @@ def print_table(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], 
     from rich.cells import cell_len
     from rich.console import Console
     from rich.table import Table
-    from rich.text import Text
 
     specs = [c if isinstance(c, Column) else Column(c) for c in columns]
-    cells = [[v if isinstance(v, Text) else Text(printable(str(v))) for v in row] for row in rows]
+    cells = [[_cell(v) for v in row] for row in rows]
+    headers = [_cell(spec.header) for spec in specs]
     natural = [
-        max([cell_len(spec.header) if header else 0, *(cell_len(row[i].plain) for row in cells)])
+        max([cell_len(headers[i].plain) if header else 0, *(cell_len(row[i].plain) for row in cells)])
         for i, spec in enumerate(specs)
     ]
     console = Console()
@@ -85,10 +93,21 @@ def print_table(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], 
     shown = [i for i, w in enumerate(widths) if w is not None]
     table = Table(box=None, header_style="bold", pad_edge=False, show_header=header)
     for i in shown:
-        table.add_column(specs[i].header, width=widths[i], no_wrap=not specs[i].wrap, overflow="ellipsis")
+        table.add_column(headers[i], width=widths[i], no_wrap=not specs[i].wrap, overflow="ellipsis")
     for row in cells:
         table.add_row(*(row[i] for i in shown))
     console.print(table)
+
+
+def _cell(value: Any) -> Any:
+    """A table cell as rich Text, escaped to one line (a header too: a plain string would be read as markup)."""
+    from rich.text import Text
+
+    text = value.plain if isinstance(value, Text) else str(value)
+    shown = printable(text, keep_newlines=False)
+    if isinstance(value, Text) and shown == text:
+        return value
+    return Text(shown, style=value.style if isinstance(value, Text) else "")
 
 
 def print_fields(rows: Iterable[tuple[str, Any]]) -> None:
@@ -101,7 +120,7 @@ def print_heading(name: str, rest: str = "") -> None:
     from rich.console import Console
     from rich.text import Text
 
-    Console().print(Text.assemble((printable(name), "bold"), printable(rest)))
+    Console().print(Text.assemble((printable(name, keep_newlines=False), "bold"), printable(rest, keep_newlines=False)))
 
 
 def short_revision(target: str | None) -> str | None:

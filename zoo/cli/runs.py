@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from zoo.cli import render
-from zoo.cli.options import JsonOption
+from zoo.cli.options import JsonOption, check_paths
 from zoo.cli.render import Column
 from zoo.core.errors import UsageError
 
@@ -27,6 +27,7 @@ def runs_(
     if args[:1] == ["show"]:
         if len(args) != 2:
             raise UsageError("'zoo runs show' takes one run folder: zoo runs show RUN_DIR")
+        check_paths(RUN_DIR=args[1])
         shown = show_run(args[1])
         if as_json:
             render.print_json(shown)
@@ -36,6 +37,7 @@ def runs_(
     if len(args) > 1:
         raise UsageError("'zoo runs' takes one folder to search (zoo runs [DIR]), or 'show RUN_DIR'")
     root = args[0] if args else DEFAULT_ROOT
+    check_paths(DIR=root)
     if not args and not Path(root).is_dir():
         rows: list[dict[str, Any]] = []
     else:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from zoo.cli import render
-from zoo.cli.options import HubOption, JsonOption, complete_models
+from zoo.cli.options import (
+    HubOption,
+    JsonOption,
+    check_hub,
+    check_outputs,
+    check_paths,
+    check_target,
+    complete_models,
+)
 from zoo.cli.render import Column
 from zoo.core.errors import UsageError
 
@@ -30,7 +38,7 @@ def train(
     nproc: Annotated[int, typer.Option(help="Processes on this machine (torchrun, DDP).")] = 1,
     nnodes: Annotated[int, typer.Option(help="Machines in the job.")] = 1,
     node_rank: Annotated[int, typer.Option(help="This machine's rank.")] = 0,
-    rdzv_endpoint: Annotated[str | None, typer.Option(help="HOST:PORT of the rendezvous.")] = None,
+    rdzv_endpoint: Annotated[str | None, typer.Option(help="HOST:PORT on node 0 (the rendezvous).")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a setting: KEY=VALUE (repeatable).", metavar="KEY=VALUE")
     ] = None,
@@ -47,6 +55,9 @@ def train(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """Train a model with its recipe into a run folder (weights, config.json, metrics, train.log)."""
+    check_paths(**{"--data-dir": data_dir})
+    check_outputs(**{"--out": out})
+
     from zoo.engine.settings import parse_sets
     from zoo.jobs.train import train as train_model
 
@@ -99,15 +110,29 @@ def reproduce(
     ] = None,
     hub: HubOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    download: Annotated[
+        bool, typer.Option("--download", help="Let the dataset download its files (online); never the repo's choice.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Retrain a published model from its recorded recipe, settings and seed, and check its weights and metrics.
 
     Exit 0 when they reproduce (bitwise or within --tolerance), 1 when they differ, 2 when the data differs."""
+    check_paths(**{"--data-dir": data_dir})
+    check_outputs(**{"--out": out})
+    check_hub(hub)
+
     from zoo.jobs.reproduce import reproduce as reproduce_run
 
     result = reproduce_run(
-        target, data_dir=data_dir, out=out, tolerance=tolerance, nproc=nproc, hub=hub, quiet=quiet or as_json
+        target,
+        data_dir=data_dir,
+        out=out,
+        tolerance=tolerance,
+        nproc=nproc,
+        hub=hub,
+        quiet=quiet or as_json,
+        download=download,
     )
     if as_json:
         render.print_json(result.to_json())
@@ -151,6 +176,10 @@ def eval_(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate a run folder or pretrained model on a dataset's validation split."""
+    check_target(target, "MODEL|RUN_DIR")
+    check_paths(**{"--data-dir": data_dir})
+    check_hub(hub)
+
     from zoo.jobs.inference import evaluate
 
     result = evaluate(target, dataset=dataset, data_dir=data_dir, device=device, hub=hub)
@@ -184,17 +213,36 @@ def predict_(
     every = [*(inputs or []), *(user or [])]
     if not every:
         raise UsageError("give at least one INPUT (or --user ID for a recommender)")
+    check_target(target, "MODEL|RUN_DIR")
+    check_hub(hub)
     rows = predict(target, every, top=top, device=device, hub=hub, allow_pickle=allow_pickle)
     if as_json:
         render.print_json(rows)
         return
     for row in rows:
-        output = row["output"]
-        if isinstance(output, str):
-            render.echo(f"{row['input']}: {output}")
-            continue
-        render.echo(f"{row['input']}:")
-        for item in output:
-            name = item.get("label", item.get("item"))
-            extra = f"  {item['title']}" if item.get("title") else ""
-            render.echo(f"  {name}  {item['score']:.4f}{extra}")
+        for line in prediction_lines(row):
+            render.echo(line)
+
+
+def prediction_lines(row: dict[str, Any]) -> list[str]:
+    """The lines `zoo predict` prints for one input: `INPUT: text`, or `INPUT:` (and the recipe's note) then one
+    `  NAME  SCORE  [TITLE]` line per class or item; an item without a score (a popular one) shows what it is."""
+    output = row["output"]
+    if isinstance(output, str):
+        return [f"{row['input']}: {output}"]
+    notes = list(dict.fromkeys(str(item["note"]) for item in output if item.get("note")))
+    lines = [f"{row['input']}:" + "".join(f" {note}" for note in notes)]
+    for item in output:
+        name = item.get("label", item.get("item", "-"))
+        extra = f"  {item['title']}" if item.get("title") else ""
+        lines.append(f"  {name}  {_score(item)}{extra}")
+    return lines
+
+
+def _score(item: dict[str, Any]) -> str:
+    score = item.get("score")
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        return f"{score:.4f}"
+    if score is None:
+        return "popular" if item.get("popular") else "-"
+    return str(score)

@@ -7,6 +7,7 @@ killed process from the files of one still writing, and clean only the former.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import shutil
@@ -14,8 +15,11 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from zoo.core.fs import check_path, refusals
+
 PREFIX = ".zoo-tmp-"
 _OWNER = re.compile(rf"{re.escape(PREFIX)}(\d+)-")
+WHAT = "cannot write"
 
 
 def _default_mode() -> int:
@@ -31,17 +35,23 @@ def temp_name() -> str:
 @contextlib.contextmanager
 def replacing(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary path beside `path`; when the block succeeds it replaces `path`, keeping the old file's permission
-    bits (a new file gets the umask's); when it fails, the temporary file is removed and `path` is untouched."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    bits (a new file gets the umask's); when it fails, the temporary file is removed and `path` is untouched. A path
+    the file system refuses is a one-line error naming it (zoo.core.fs), and still an OSError."""
+    target = check_path(path, WHAT)
+    with refusals(WHAT, target):
+        target.parent.mkdir(parents=True, exist_ok=True)
     clean_stale(target.parent)
-    mode = target.stat().st_mode & 0o7777 if target.is_file() else _default_mode()
-    fd, tmp = tempfile.mkstemp(prefix=temp_name(), dir=target.parent)
-    os.close(fd)
+    with refusals(WHAT, target):
+        if target.is_dir():
+            raise IsADirectoryError(errno.EISDIR, "a folder", str(target))
+        mode = target.stat().st_mode & 0o7777 if target.is_file() else _default_mode()
+        fd, tmp = tempfile.mkstemp(prefix=temp_name(), dir=target.parent)
+        os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        with refusals(WHAT, target):
+            os.chmod(tmp, mode)
+            os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -63,7 +63,10 @@ class Number(Rule):
             raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
 
     def describe(self) -> str:
-        return Interval.parse(self.range).describe(self.integer)
+        interval = Interval.parse(self.range)
+        if math.isinf(interval.low) and math.isinf(interval.high):
+            return "an integer" if self.integer else "a finite number"
+        return interval.describe(self.integer)
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ class ListOf(Rule):
             self.item.check(item, f"{path}[{i}]")
 
     def describe(self) -> str:
-        return f"a list of {self.item.describe()}" if self.item is not ANY else "a list"
+        return f"a list (each item {self.item.describe()})" if self.item is not ANY else "a list"
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class MapOf(Rule):
             self.value.check(item, where)
 
     def describe(self) -> str:
-        return f"a mapping to {self.value.describe()}" if self.value is not ANY else "a mapping"
+        return f"a mapping (each value {self.value.describe()})" if self.value is not ANY else "a mapping"
 
 
 @dataclass(frozen=True)
