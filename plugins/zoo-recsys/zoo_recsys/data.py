@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -102,28 +102,35 @@ def _popular(items: np.ndarray, num_items: int) -> np.ndarray:
     return present[np.lexsort((rows[first], -counts[present]))][:k].astype(np.int64)
 
 
-def _index(r: Ratings, train: TensorDataset) -> Callable[[Path], None]:
-    """A writer of the run's id index: seen items per user (training rows, sorted) and the most rated items in
-    training (ties: first rated). Built when the run is written, not before the first step."""
-    user_ids, item_ids = r.user_ids, r.item_ids
-    titles = [r.titles.get(v, "") for v in r.item_ids]
+@dataclass
+class IndexWriter:
+    """The writer of the run's id index: seen items per user (training rows, sorted) and the most rated items in
+    training (ties: first rated). Called when the run is written, not before the first step; its raw ids let
+    evaluation check that the data is the one the run was trained on."""
 
-    def write(path: Path) -> None:
-        num_items = max(1, len(item_ids))
-        users, items = (t.numpy().astype(np.int64) for t in train.tensors[:2])
+    user_ids: list[str]
+    item_ids: list[str]
+    titles: list[str]
+    train: TensorDataset
+
+    def __call__(self, path: Path) -> None:
+        num_items = max(1, len(self.item_ids))
+        users, items = (t.numpy().astype(np.int64) for t in self.train.tensors[:2])
         seen = np.sort(users * num_items + items)  # one key sort: by user, then item
-        offsets = np.zeros(len(user_ids) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(users, minlength=len(user_ids)), out=offsets[1:])
+        offsets = np.zeros(len(self.user_ids) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(users, minlength=len(self.user_ids)), out=offsets[1:])
         index.Index(
-            users=user_ids,
-            items=item_ids,
-            titles=titles,
+            users=self.user_ids,
+            items=self.item_ids,
+            titles=self.titles,
             seen_offsets=offsets,
             seen_items=(seen % num_items).astype(np.int32),
-            popular=_popular(items, len(item_ids)),
+            popular=_popular(items, len(self.item_ids)),
         ).save(path)
 
-    return write
+
+def _index(r: Ratings, train: TensorDataset) -> IndexWriter:
+    return IndexWriter(r.user_ids, r.item_ids, [r.titles.get(v, "") for v in r.item_ids], train)
 
 
 def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from zoo.plugin.schema import DocumentError, Fields, ListOf, Maybe, Number, Text, validate
+
 NAME = "index.safetensors"
 FORMAT = "zoo-recsys-index/1"
 
@@ -25,21 +27,77 @@ def _pack(strings: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), offsets
 
 
-def _offsets(offsets: np.ndarray, end: int, what: str) -> list[int]:
-    """CSR offsets as a list, checked: 1-D integers from 0, never decreasing, ending at `end`."""
-    if offsets.ndim != 1 or offsets.dtype.kind not in "iu" or not len(offsets):
-        raise ValueError(f"{what} offsets are not a 1-D integer array")
-    bounds = offsets.tolist()
-    if bounds[0] != 0 or bounds[-1] != end or any(b < a for a, b in itertools.pairwise(bounds)):
-        raise ValueError(f"{what} offsets do not cover their data")
-    return bounds
+STRINGS = ("users", "items", "titles")
+OFFSETS = ("users_offsets", "items_offsets", "titles_offsets", "seen_offsets")
+TENSORS = (*OFFSETS, *(f"{n}_utf8" for n in STRINGS), "seen_items", "popular")
+_INDICES = ("I32", "I64")
 
 
-def _unpack(data: np.ndarray, offsets: np.ndarray, what: str) -> list[str]:
-    if data.dtype != np.uint8 or data.ndim != 1:
-        raise ValueError(f"{what} are not UTF-8 bytes")
+def _array(dtypes: tuple[str, ...], length: str, values: str = "[0, inf)", offsets_end: int | None = None) -> Fields:
+    """A 1-D tensor of one of `dtypes` whose length lies in the interval `length` and its values in `values`;
+    offsets (`offsets_end` given) also run from 0 to that end and never decrease."""
+    integer = Maybe(Number(values, integer=True))
+    rules = {
+        "dtype": Text(choices=dtypes),
+        "shape": ListOf(Number(length, integer=True), length=1),
+        "min": integer,
+        "max": integer,
+    }
+    if offsets_end is not None:
+        rules |= {
+            "first": Maybe(Number("[0, 0]", integer=True)),
+            "last": Maybe(Number(f"[{offsets_end}, {offsets_end}]", integer=True)),
+            "least_step": Maybe(Number("[0, inf)", integer=True)),
+        }
+    return Fields(rules, required=("dtype", "shape"))
+
+
+def _length(doc: dict, name: str) -> int:
+    """The claimed length of a 1-D tensor in the document; 0 when it has none (the schema then names it)."""
+    shape = doc.get(name, {}).get("shape")
+    return shape[0] if isinstance(shape, list) and len(shape) == 1 and isinstance(shape[0], int) else 0
+
+
+def schema(doc: dict) -> Fields:
+    """The index's one schema, sized by the document itself: users_offsets and items_offsets say how many users
+    and items there are, and every other tensor must agree with them (lengths, and item indices in range)."""
+    users, items = _length(doc, "users_offsets") - 1, _length(doc, "items_offsets") - 1
+    seen = _length(doc, "seen_items")
+    utf8 = {f"{n}_utf8": _array(("U8",), "[0, inf)") for n in STRINGS}
+    return Fields(
+        {
+            "format": Text(choices=(FORMAT,)),
+            "users_offsets": _array(("I64",), "[1, inf)", offsets_end=_length(doc, "users_utf8")),
+            "items_offsets": _array(("I64",), "[1, inf)", offsets_end=_length(doc, "items_utf8")),
+            "titles_offsets": _array(("I64",), f"[{items + 1}, {items + 1}]", offsets_end=_length(doc, "titles_utf8")),
+            **utf8,
+            "seen_offsets": _array(("I64",), f"[{users + 1}, {users + 1}]", offsets_end=seen),
+            "seen_items": _array(_INDICES, "[0, inf)", values=f"[0, {items})"),
+            "popular": _array(_INDICES, f"[0, {items}]", values=f"[0, {items})"),
+            "distinct_users": Maybe(Number(f"[{users}, {users}]", integer=True)),
+        },
+        required=("format", *TENSORS),
+    )
+
+
+def _summary(values: np.ndarray, offsets: bool) -> dict[str, int | None]:
+    """What the schema checks of a tensor's values: its least and greatest, and for offsets the ends and steps."""
+    if not values.size:
+        return {}
+    found = {"min": values.min().item(), "max": values.max().item()}
+    if offsets:
+        found |= {"first": values[0].item(), "last": values[-1].item()}
+        if values.size > 1:
+            found["least_step"] = np.diff(values).min().item()
+    return found
+
+
+def _unpack(data: np.ndarray, offsets: np.ndarray, what: str, where: str) -> list[str]:
     raw = data.tobytes()
-    return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(_offsets(offsets, len(raw), what))]
+    try:
+        return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets.tolist())]
+    except UnicodeDecodeError:
+        raise DocumentError(f"{where}: field '{what}_utf8' is not UTF-8 text. Retrain the run.") from None
 
 
 @dataclass
@@ -73,28 +131,22 @@ class Index:
 
     @classmethod
     def load(cls, path: Path) -> Index:
-        """The index in `path`; ValueError (or safetensors' own error) for anything that is not a whole one."""
+        """The index in `path`, checked by `schema`: the header (dtypes, lengths) before any tensor is read, then
+        the values. DocumentError names the file and field; safetensors' own error for a file that is not one."""
         from safetensors import safe_open
 
+        where, hint = str(path), "Retrain the run (or pull the repository again)."
         with safe_open(str(path), framework="numpy") as f:
-            if (f.metadata() or {}).get("format") != FORMAT:
-                raise ValueError(f"not a {FORMAT} file")
-            t = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open has no __iter__
-        missing = {"seen_offsets", "seen_items", "popular"} - set(t)
-        if missing:
-            raise ValueError(f"missing {', '.join(sorted(missing))}")
-        users, items, titles = (
-            _unpack(t[f"{n}_utf8"], t[f"{n}_offsets"], n) if f"{n}_utf8" in t and f"{n}_offsets" in t else None
-            for n in ("users", "items", "titles")
-        )
-        if users is None or items is None or titles is None:
-            raise ValueError("missing the users, items or titles")
-        seen, popular = t["seen_items"], t["popular"]
-        _offsets(t["seen_offsets"], len(seen), "seen")
-        if len(t["seen_offsets"]) != len(users) + 1 or len(titles) != len(items):
-            raise ValueError("its users, items and titles disagree in number")
-        for what, ids in (("seen", seen), ("popular", popular)):
-            in_range = not ids.size or 0 <= ids.min() <= ids.max() < len(items)
-            if ids.ndim != 1 or ids.dtype.kind not in "iu" or not in_range:
-                raise ValueError(f"its {what} items are not item indices")
-        return cls(users, items, titles, t["seen_offsets"], seen, popular)
+            doc: dict = {"format": (f.metadata() or {}).get("format")}
+            for name in f.keys():  # noqa: SIM118 - safe_open has no __iter__
+                tensor = f.get_slice(name)
+                doc[name] = {"dtype": tensor.get_dtype(), "shape": tensor.get_shape()}
+            rule = schema(doc)
+            validate(doc, rule, where, hint)
+            t = {name: f.get_tensor(name) for name in TENSORS}
+        for name in (*OFFSETS, "seen_items", "popular"):
+            doc[name] |= _summary(t[name], name in OFFSETS)
+        users, items, titles = (_unpack(t[f"{n}_utf8"], t[f"{n}_offsets"], n, where) for n in STRINGS)
+        doc["distinct_users"] = len(set(users))
+        validate(doc, rule, where, hint)
+        return cls(users, items, titles, t["seen_offsets"], t["seen_items"], t["popular"])

@@ -57,7 +57,18 @@ class RecommenderRecipe(Recipe):
         option = str(self.options["sparse"]).lower()
         rows = data.info["num_users"] + data.info["num_items"]
         self.sparse_embeddings = rows >= SPARSE_ROWS if option == "auto" else option == "true"
+        if self.run_folder is not None:  # evaluating a run: its ids must be the data's, or the metrics mean nothing
+            self._check_data(data)
         return data
+
+    def _check_data(self, data: Data) -> None:
+        ids, writer = self.id_index(), data.files.get(INDEX)
+        self.check_model_args((self.run_config or {}).get("model_args") or {})
+        if getattr(writer, "user_ids", None) != ids.users or getattr(writer, "item_ids", None) != ids.items:
+            raise UsageError(
+                f"{self.data_dir or 'the data'}: its users and items are not those of {self._index_path()}: "
+                "evaluate the run on the data it was trained on"
+            )
 
     def make_optimizer(self, params: Any) -> Any:
         if self.sparse_embeddings:
@@ -68,10 +79,13 @@ class RecommenderRecipe(Recipe):
         device = next(model.parameters()).device
         return model(torch.full((items,), user, device=device), torch.arange(items, device=device)).float()
 
+    def _index_path(self) -> Path:
+        return Path(self.run_folder or ".") / "data" / INDEX
+
     def id_index(self) -> Index:
-        """The run's id index (data/index.safetensors), read once."""
+        """The run's id index (data/index.safetensors), read and checked by its schema once."""
         if getattr(self, "_index", None) is None:
-            path = Path(self.run_folder or ".") / "data" / INDEX
+            path = self._index_path()
             if not path.is_file():
                 raise UsageError(
                     f"{path.parent.parent} has no data/{INDEX}, the id index that maps raw user and item ids: "
@@ -85,38 +99,50 @@ class RecommenderRecipe(Recipe):
                 raise UsageError(f"{path} is not a zoo-recsys id index ({exc}): retrain the run") from None
         return self._index
 
-    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
-        """Top-N unseen items for each raw user id; an unknown user gets the most popular items, marked so."""
+    def check_model_args(self, args: dict[str, Any]) -> None:
+        """The model's users and items must be the index's: a model sized otherwise belongs to another run."""
         ids = self.id_index()
-        args = run_config.get("model_args") or {}
         if (args.get("num_users"), args.get("num_items")) != (len(ids.users), len(ids.items)):
             raise UsageError(
-                f"data/{INDEX} holds {len(ids.users)} users and {len(ids.items)} items, but the model was trained on "
-                f"{args.get('num_users')} and {args.get('num_items')}: the index belongs to another run. Retrain it."
+                f"{self._index_path()} holds {len(ids.users)} users and {len(ids.items)} items, but the model_args "
+                f"say {args.get('num_users')!s:.20} and {args.get('num_items')!s:.20}: the index belongs to another "
+                "run. Retrain it."
             )
-        out = []
-        for raw in inputs:
-            if raw not in ids.user_index:
-                note = f"unknown user {raw}: the most popular items"
-                out.append(
-                    [
-                        {"item": ids.items[v], "score": None, "title": ids.title(v), "popular": True, "note": note}
-                        for v in ids.popular[:top].tolist()
-                    ]
-                )
-                continue
-            u = ids.user_index[raw]
-            scores = self.scores(model, u, len(ids.items))
-            scores[torch.from_numpy(ids.seen(u).astype(np.int64))] = float("-inf")  # already rated
-            best = scores.topk(min(top, len(ids.items)))
-            out.append(
-                [
-                    {"item": ids.items[v], "score": round(float(s), 4), "title": ids.title(v)}
-                    for s, v in zip(best.values.tolist(), best.indices.tolist(), strict=True)
-                    if s != float("-inf")
-                ]
-            )
-        return out
+
+    def inference_model(self, args: dict[str, Any]) -> Any:
+        """The model sized as the run's index says, checked before anything is allocated (when the run is known)."""
+        if self.run_folder is not None:
+            self.check_model_args(args)
+        return super().inference_model(args)
+
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """Top-N unseen items for each raw user id; an unknown user gets the most popular items, marked so. Every
+        row has item, score (None for a popular item: the model has no score for an unknown user), title and
+        popular."""
+        ids = self.id_index()
+        self.check_model_args(run_config.get("model_args") or {})
+        return [
+            self._popular(ids, top) if raw not in ids.user_index else self._top(model, ids, raw, top) for raw in inputs
+        ]
+
+    @staticmethod
+    def _popular(ids: Index, top: int) -> list[dict[str, Any]]:
+        note = "unknown user: the most popular items"
+        return [
+            {"item": ids.items[v], "score": None, "title": ids.title(v), "popular": True, "note": note}
+            for v in ids.popular[:top].tolist()
+        ]
+
+    def _top(self, model: Any, ids: Index, raw: str, top: int) -> list[dict[str, Any]]:
+        u = ids.user_index[raw]
+        scores = self.scores(model, u, len(ids.items))
+        scores[torch.from_numpy(ids.seen(u).astype(np.int64))] = float("-inf")  # already rated
+        best = scores.topk(min(top, len(ids.items)))
+        return [
+            {"item": ids.items[v], "score": round(float(s), 4), "title": ids.title(v), "popular": False}
+            for s, v in zip(best.values.tolist(), best.indices.tolist(), strict=True)
+            if s != float("-inf")
+        ]
 
 
 class MFExplicit(RecommenderRecipe):
