@@ -1,27 +1,29 @@
-"""`zoo reproduce`: a published run retrained from its card's command, bitwise on this machine; changed data refused;
-a published metric edited later caught; a 2-rank DDP run reproduced with --nproc 2."""
+"""`zoo reproduce`: a published run retrained from its card's command, bitwise on this machine; changed data refused
+(an image edited in place at the same size included), the same bytes elsewhere accepted; a published metric edited
+later caught; settings committed later retrain to other weights; a 2-rank DDP run reproduced with --nproc 2 and not
+with --nproc 1; a repo's `download: true` never downloads."""
 
 import csv
 import json
+import os
 import re
 import shlex
+import shutil
 
 import pytest
-from zoo_fixtures import assert_clean_error, write_image_folder
+from zoo_fixtures import ZOO, assert_clean_error, free_port, write_cifar10, write_image_folder
 
 from zoo.hub.local_git import LocalHub
-from zoo.jobs.reproduce import compare
+from zoo.jobs.reproduce import _settings, compare
 
 DIGITS = ["train", "cnn", "--dataset", "digits", "--epochs", "2", "--device", "cpu", "--quiet"]
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory, params_cache):
-    """A digits cnn run published twice to a local hub: me/cnn-digits, and me/cnn-edited to be edited later."""
-    import os
+    """A digits cnn run published three times to a local hub: me/cnn-digits, and me/cnn-edited and me/cnn-retuned to
+    be edited later."""
     import subprocess
-
-    from zoo_fixtures import ZOO
 
     work = tmp_path_factory.mktemp("published")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZOO_", "HF_", "MLFLOW_"))}
@@ -34,7 +36,7 @@ def published(tmp_path_factory, params_cache):
 
     zoo(*DIGITS, "--out", str(work / "run"))
     revisions = {}
-    for repo in ("me/cnn-digits", "me/cnn-edited"):
+    for repo in ("me/cnn-digits", "me/cnn-edited", "me/cnn-retuned"):
         revisions[repo] = json.loads(
             zoo("publish", str(work / "run"), repo, "--hub", str(work / "hub"), "--json").stdout
         )["revision"]
@@ -99,13 +101,65 @@ def test_a_metric_edited_in_a_later_commit_is_caught(run_zoo, published, tmp_pat
     assert proc.returncode == 0 and json.loads(proc.stdout)["verdict"] == "bitwise"
 
 
+def test_settings_committed_later_retrain_to_other_weights_and_differ(run_zoo, published, tmp_path):
+    """The repo's config.json now records another learning rate than the weights were trained with: retraining as
+    it says gives other weights and other metrics."""
+    work, revisions = published
+    hub = LocalHub(work / "hub")
+    config = json.loads(read_file(hub, "me/cnn-retuned", revisions["me/cnn-retuned"], "config.json", tmp_path))
+    assert config["settings"]["lr"] != 0.001
+    config["settings"]["lr"] = 0.001
+    hub.commit("me/cnn-retuned", {"config.json": json.dumps(config).encode()}, "Another learning rate")
+    proc = reproduce(run_zoo, "me/cnn-retuned", "--hub", str(work / "hub"), "--json", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads(proc.stdout)
+    assert (result["verdict"], result["same_weights"]) == ("differs", False)
+    retrained = json.loads((tmp_path / result["run_dir"] / "config.json").read_text())
+    assert retrained["settings"]["lr"] == 0.001
+    accuracy = next(m for m in result["metrics"] if m["name"] == "accuracy" and "metrics.json" in m["sources"])
+    assert abs(accuracy["delta"]) > result["tolerance"]
+
+
+def stored_pngs(folder):
+    """Two classes of images saved uncompressed: other pixels then take the same number of bytes."""
+    from PIL import Image
+
+    write_image_folder(folder, {"red": (200, 30, 30), "blue": (30, 30, 200)}, per_class=4)
+    for path in folder.glob("*/*.png"):
+        Image.open(path).save(path, compress_level=0)
+    return folder
+
+
+def edit_in_place(path):
+    """Other pixels in the same number of bytes, with the mtime set back: only the bytes tell."""
+    import numpy as np
+    from PIL import Image
+
+    before = path.stat()
+    Image.fromarray(255 - np.asarray(Image.open(path))).save(path, compress_level=0)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
 def test_changed_data_is_refused_naming_both_fingerprints(run_zoo, tmp_path):
-    data = write_image_folder(tmp_path / "flowers", {"red": (200, 30, 30), "blue": (30, 30, 200)}, per_class=4)
+    data = stored_pngs(tmp_path / "flowers")
     args = ["--dataset", "imagefolder", "--data-dir", str(data), "--epochs", "1", "--device", "cpu", "--quiet"]
     assert run_zoo("train", "cnn", *args, "--out", str(tmp_path / "run")).returncode == 0
     hub = str(tmp_path / "hub")
     assert run_zoo("publish", str(tmp_path / "run"), "me/flowers", "--hub", hub).returncode == 0
     published = json.loads((tmp_path / "run" / "config.json").read_text())["dataset"]["fingerprint"]
+    # The same bytes under another folder, touched since: the same data.
+    copy = shutil.copytree(data, tmp_path / "elsewhere" / "copy")
+    os.utime(copy / "red" / "0.png", ns=(1, 1))
+    proc = reproduce(run_zoo, "me/flowers", "--hub", hub, "--data-dir", str(copy), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verdict"] == "bitwise"
+    shutil.rmtree(tmp_path / "runs")
+    # One image edited in place: the same size, the same mtime, other pixels.
+    edit_in_place(copy / "blue" / "1.png")
+    proc = reproduce(run_zoo, "me/flowers", "--hub", hub, "--data-dir", str(copy), cwd=tmp_path)
+    assert_clean_error(proc, 2, "differs from the data the published run was trained on", published)
+    assert not (tmp_path / "runs").exists()
     write_image_folder(tmp_path / "flowers", {"green": (30, 200, 30)}, per_class=2)  # the data grew a class
     proc = reproduce(run_zoo, "me/flowers", "--hub", hub, "--data-dir", str(data), cwd=tmp_path)
     message = assert_clean_error(proc, 2, "differs from the data the published run was trained on", published)
@@ -132,9 +186,57 @@ def test_a_two_rank_ddp_run_reproduces_with_nproc_2(run_zoo, plugin_sites, tmp_p
     one = reproduce(
         run_zoo, "me/tiny-ddp", "--hub", hub, "--nproc", "1", "--out", "one", "--json", cwd=tmp_path, sites=site
     )
-    assert one.returncode in (0, 1), one.stderr
+    # One process takes a step per batch of 32 where the two ranks took one per 64 (DDP averages their gradients):
+    # twice the steps, other weights, and a loss that moves far past the tolerance. Differs, exit 1.
+    assert one.returncode == 1, one.stderr
     assert "--nproc 1 differs from the published run's 2 processes" in one.stderr
-    assert json.loads(one.stdout)["same_weights"] is False
+    result = json.loads(one.stdout)
+    assert (result["verdict"], result["same_weights"]) == ("differs", False)
+    loss = next(m for m in result["metrics"] if m["name"] == "loss" and "metrics.json" in m["sources"])
+    assert abs(loss["delta"]) > 10 * result["tolerance"]
+
+
+def test_a_repos_download_true_never_downloads(run_zoo, tmp_path):
+    """A repo whose config.json records download: true retrains from the user's --data-dir; the dataset is not
+    asked to download (through a proxy that answers nothing, a download attempt would fail the command)."""
+    data = tmp_path / "cifar"
+    write_cifar10(data)
+    args = ["--dataset", "cifar10", "--data-dir", str(data), "--epochs", "1", "--device", "cpu", "--quiet"]
+    assert run_zoo("train", "cnn", *args, "--out", str(tmp_path / "run")).returncode == 0
+    hub = LocalHub(tmp_path / "hub")
+    assert run_zoo("publish", str(tmp_path / "run"), "me/cifar", "--hub", str(tmp_path / "hub")).returncode == 0
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    config["settings"]["options"]["download"] = True
+    hub.commit("me/cifar", {"config.json": json.dumps(config).encode()}, "Download the data")
+    dead = f"http://127.0.0.1:{free_port()}"
+    offline = {"http_proxy": dead, "https_proxy": dead, "HTTP_PROXY": dead, "HTTPS_PROXY": dead, "no_proxy": ""}
+    work = tmp_path / "work"
+    work.mkdir()
+    base = ["reproduce", "me/cifar", "--hub", str(tmp_path / "hub"), "--quiet"]
+    proc = run_zoo(*base, "--data-dir", str(data), "--json", cwd=work, env=offline)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["verdict"] == "bitwise"
+    assert (
+        json.loads((work / result["run_dir"] / "config.json").read_text())["settings"]["options"]["download"] is False
+    )
+    proc = run_zoo(*base, "--out", "again", cwd=work, env=offline)
+    assert_clean_error(proc, 2, "cifar10 needs --data-dir")
+    assert sorted(p.name for p in work.iterdir()) == ["runs"]  # nothing downloaded into the working folder
+
+
+@pytest.mark.parametrize(
+    ("options", "asked", "want"),
+    [
+        ({"download": True, "size": 32}, False, {"download": False, "size": 32}),
+        ({"download": True}, True, {"download": True}),
+        ({"size": 32}, False, {"size": 32}),  # a recipe without the option is not handed one
+        ({"size": 32}, True, {"size": 32, "download": True}),
+    ],
+)
+def test_only_the_user_asks_for_a_download(options, asked, want):
+    config = {"settings": {"lr": 0.1, "device": "cuda", "options": options}}
+    assert _settings(config, asked) == {"lr": 0.1, **want}
 
 
 def test_what_cannot_be_reproduced_exits_2(run_zoo, tmp_path):

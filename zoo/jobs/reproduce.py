@@ -11,7 +11,7 @@ from typing import Any
 
 from zoo._version import __version__
 from zoo.core.errors import UsageError, warn
-from zoo.hub.pull import download
+from zoo.hub.pull import download as pull
 from zoo.jobs.train import process_slots, train
 from zoo.registry.merged import get_registry
 from zoo.store import layout, run_folder
@@ -148,12 +148,14 @@ def _world_size(config: dict[str, Any], nproc: int | None, device: str | None, n
     return published
 
 
-def _settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The recorded settings as `--set` values: engine fields and the recipe's options; the device is chosen apart."""
+def _settings(config: dict[str, Any], download: bool) -> dict[str, Any]:
+    """The recorded settings as `--set` values: engine fields and the recipe's options; the device is chosen apart.
+    `download` is the user's alone: a repo's config.json never makes zoo download into the working folder."""
     settings = dict(config.get("settings") or {})
-    options = settings.pop("options", None) or {}
+    options = dict(settings.pop("options", None) or {})
     settings.pop("device", None)
-    return {**settings, **options}
+    recorded = options.pop("download", None) is not None or settings.pop("download", None) is not None
+    return {**settings, **options, **({"download": download} if download or recorded else {})}
 
 
 def compare(
@@ -185,20 +187,22 @@ def reproduce(
     nproc: int | None = None,
     hub: str | os.PathLike[str] | None = None,
     quiet: bool = False,
+    download: bool = False,
 ) -> Reproduction:
     """Pull and verify `target` (ORG/NAME[@REV]), retrain it as its config.json records into `out`, and compare
-    the weights and every published metric."""
+    the weights and every published metric. Only `download` lets the dataset download, whatever the repo records."""
     if not (isinstance(tolerance, (int, float)) and math.isfinite(tolerance) and tolerance >= 0):
         raise UsageError(f"--tolerance must be a number >= 0, got {tolerance}")
     if nproc is not None and nproc < 1:
         raise UsageError(f"--nproc must be at least 1, got {nproc}")
-    pulled = download(target, hub=hub)
+    pulled = pull(target, hub=hub)
     config = pulled.config
     if not run_folder.is_zoo_config(config) or not isinstance(config.get("recipe"), str):
         raise UsageError(
             f"{pulled.repo_id} was not published by 'zoo publish' (its config.json records no zoo run), so there is "
             "no recorded recipe to retrain"
         )
+    run_folder.check_run_config(config, f"config.json of {pulled.repo_id}", get_registry().recipes.get)
     published = published_metrics(pulled.path, config)
     if not published:
         raise UsageError(f"{pulled.repo_id} publishes no metrics, so there is nothing to reproduce against")
@@ -220,7 +224,7 @@ def reproduce(
         dataset=dataset_name(config),
         data_dir=data_dir,
         device=device,
-        sets=_settings(config),
+        sets=_settings(config, download),
         out=out,
         quiet=quiet,
         nproc=world,

@@ -12,6 +12,7 @@ from zoo_fixtures import assert_clean_error, write_image_folder
 from zoo_images.common import load_image
 from zoo_images.decode import EncodedBatch, decode_batch, read_bytes
 from zoo_images.imagefolder import load
+from zoo_images.samples import grey_jpeg, png_claiming
 
 from zoo.core.errors import ZooError, ZooWarning
 
@@ -74,3 +75,20 @@ def test_training_with_device_decoding_through_the_cli(run_zoo, tmp_path):
     predicted = json.loads(run_zoo("predict", str(out), str(data / "red" / "0.png"), "--json").stdout)
     assert predicted[0]["output"][0]["label"] in COLOURS
     assert_clean_error(run_zoo(*args, "--set", "decode=gpu"), 2, "decode")
+
+
+@pytest.mark.parametrize(("name", "size"), [("big.jpg", "12000 x 12000"), ("huge.png", "60000 x 60000")])
+def test_an_image_too_large_by_its_header_is_refused_by_device_decoding(run_zoo, tmp_path, name, size):
+    """In val/ an image is not decoded before training starts: the device path meets it in its workers, which read
+    bytes (it trained on the JPEG before, and crashed in libpng on the PNG). The PIL path: tests/test_header.py."""
+    data = tmp_path / "images"
+    write_image_folder(data / "train", COLOURS, per_class=3)
+    write_image_folder(data / "val", COLOURS, per_class=1)
+    hostile = data / "val" / "red" / name
+    hostile.write_bytes(grey_jpeg(12000, 12000) if name.endswith(".jpg") else png_claiming(60000, 60000))
+    out = tmp_path / "run"
+    args = ["--data-dir", str(data), "--epochs", "1", "--device", "cpu", "--set", "decode=device", "--quiet"]
+    proc = run_zoo("train", "cnn", "--dataset", "imagefolder", *args, "--out", str(out))
+    message = assert_clean_error(proc, 2, f"the image {hostile} is {size} (", "more than the 89,478,485")
+    assert message.count("\n") == 1
+    assert not (out / "model.safetensors").exists() and not (out / "config.json").exists()  # the log alone stays

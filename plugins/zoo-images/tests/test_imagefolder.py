@@ -1,6 +1,9 @@
 import json
+import os
+import shutil
 import signal
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -143,9 +146,38 @@ def test_a_folder_of_only_broken_images(tmp_path, monkeypatch):
         load(tmp_path)
 
 
+def stored_pngs(folder):
+    """write_image_folder's images saved uncompressed: other pixels then take the same number of bytes."""
+    write_image_folder(folder, COLOURS, per_class=4)
+    for path in folder.glob("*/*.png"):
+        Image.open(path).save(path, compress_level=0)
+    return folder
+
+
+def edit_in_place(path):
+    """Other pixels in the same number of bytes, with the mtime set back: only the bytes tell."""
+    before = path.stat()
+    Image.fromarray(255 - np.asarray(Image.open(path))).save(path, compress_level=0)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def test_the_fingerprint_follows_the_bytes_only(tmp_path):
+    data = stored_pngs(tmp_path / "a" / "flowers")
+    first = load(data, size=8).info["fingerprint"]
+    copy = shutil.copytree(data, tmp_path / "b" / "other-name")  # another root, other inodes and mtimes
+    os.utime(data / "red" / "1.png", ns=(1, 1))  # touched
+    assert load(copy, size=8).info["fingerprint"] == load(data, size=8).info["fingerprint"] == first
+    edit_in_place(data / "red" / "0.png")
+    assert load(data, size=8).info["fingerprint"] != first
+    assert load(copy, size=8).info["fingerprint"] == first
+
+
+# On the CPU: a GPU's kernels need not give a killed and a straight run the same bits.
 TRAIN = [
     "train", "cnn", "--dataset", "imagefolder", "--epochs", "3", "--batch-size", "8", "--checkpoint-every", "1",
-    "--set", "scheduler=none", "--set", "num_workers=2", "--set", "cache=none", "--quiet",
+    "--set", "scheduler=none", "--set", "num_workers=2", "--set", "cache=none", "--quiet", "--device", "cpu",
 ]  # fmt: skip
 
 
@@ -173,3 +205,13 @@ def test_a_bad_cache_mode_is_a_usage_error(run_zoo, tmp_path):
     data = write_image_folder(tmp_path / "images", COLOURS, per_class=2)
     proc = run_zoo("train", "cnn", "--dataset", "imagefolder", "--data-dir", str(data), "--set", "cache=disk")
     assert_clean_error(proc, 2, "cache")
+
+
+def test_resume_refuses_an_image_edited_in_place_at_the_same_size(run_zoo, tmp_path):
+    data = stored_pngs(tmp_path / "images")
+    args = ["train", "cnn", "--dataset", "imagefolder", "--data-dir", str(data), "--epochs", "1", "--device", "cpu"]
+    out = tmp_path / "run"
+    assert run_zoo(*args, "--quiet", "--out", str(out)).returncode == 0
+    edit_in_place(data / "blue" / "2.png")
+    proc = run_zoo(*args, "--quiet", "--out", str(out), "--resume")
+    assert_clean_error(proc, 2, f"--resume: the data differs from what {out} was trained on")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import torch
 from torch.utils.data import TensorDataset
 
 from zoo.plugin import Data, UsageError, ZooError
+from zoo_images import header
+from zoo_images.header import ImageTooLarge
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -64,39 +68,53 @@ def require_dir(data_dir: Path | None, name: str, hint: str) -> Path:
     return path
 
 
-class ImageTooLarge(UsageError):
-    """An image with more pixels than PIL's decompression-bomb limit (Image.MAX_IMAGE_PIXELS)."""
-
-
-def read_rgb(path: str | Path, prepare: Callable[[Any], Any]) -> torch.Tensor:
+def read_rgb(path: str | Path | BinaryIO, prepare: Callable[[Any], Any]) -> torch.Tensor:
     """An image file as uint8 3 x H x W: any mode (grayscale, CMYK, palette, alpha) converted to RGB, then
     `prepare` (a PIL image -> PIL image resize/crop); a file that won't decode is a ZooError naming it, one with
-    more pixels than PIL's decompression-bomb limit an ImageTooLarge, refused before its pixels are decoded."""
-    import warnings
-
+    more pixels than PIL's decompression-bomb limit an ImageTooLarge, refused from its header, before any pixel."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                opened = Image.open(path)
-            except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-                opened = None
-        if opened is None or opened.width * opened.height > (Image.MAX_IMAGE_PIXELS or float("inf")):
-            size = f" ({opened.width} x {opened.height})" if opened is not None else ""
-            if opened is not None:
-                opened.close()
-            raise ImageTooLarge(
-                f"the image {path}{size} has more than {Image.MAX_IMAGE_PIXELS:,} pixels, PIL's decompression-bomb "
-                "limit: refused. Shrink it, or remove it from the data."
-            )
-        with opened as image:
-            image = prepare(image.convert("RGB"))
-            data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        with open(path, "rb") if isinstance(path, (str, Path)) else contextlib.nullcontext(path) as fp:
+            header.check(path, fp)  # PNG and JPEG, with their size in the refusal
+            with _open_within_limit(path, fp) as image:
+                image = prepare(image.convert("RGB"))
+                data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ZooError(f"cannot read the image {path}: {exc}") from None
     return data.view(image.height, image.width, 3).permute(2, 0, 1).contiguous()
+
+
+def check_size(name: object, data: bytes) -> None:
+    """Refuse an image file's bytes when their header states more pixels than the limit, in any format PIL reads,
+    without decoding them; bytes that are no image pass (their decoding fails later, naming the file)."""
+    from PIL import UnidentifiedImageError
+
+    if header.check_bytes(name, data) is None:
+        with contextlib.suppress(UnidentifiedImageError, OSError, ValueError, SyntaxError):
+            _open_within_limit(name, io.BytesIO(data)).close()
+
+
+def _open_within_limit(path: object, fp: BinaryIO) -> Any:
+    """PIL's lazy open (the header only) of every other format, refused past the decompression-bomb limit."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # this function refuses those itself
+        try:
+            image = Image.open(fp)
+        except Image.DecompressionBombError as exc:  # twice the limit: PIL does not say the size
+            raise ImageTooLarge(
+                f"the image {path} has more than twice the {header.max_pixels():,} pixels that zoo decodes (PIL's "
+                f"decompression-bomb limit; {exc}): refused. Shrink it, or remove it from the data."
+            ) from None
+    limit = header.max_pixels()
+    if limit is not None and image.width * image.height > limit:
+        image.close()
+        raise header.too_large(path, image.width, image.height)
+    return image
 
 
 def load_image(path: str | Path, size: int) -> torch.Tensor:

@@ -17,6 +17,7 @@ import torch
 from zoo.plugin import Data, UsageError, ZooError
 from zoo_images.common import ImageTooLarge, channel_stats, load_image, preprocessing, require_dir
 from zoo_images.decode import DECODE_MODES, collate_encoded
+from zoo_images.digests import digests
 from zoo_images.files import ImageFiles, use_cache
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
@@ -33,9 +34,9 @@ def _classes(root: Path) -> list[str]:
     return classes
 
 
-def _walk(folder: str) -> list[tuple[list[str], str, int | None]]:
-    """(sort key, path, size in bytes, or None for what is not a regular file) of each non-hidden name below
-    `folder`, sub-folders' contents included, in path order; os.scandir, as an ImageNet-sized folder needs."""
+def _walk(folder: str) -> list[tuple[list[str], str, os.stat_result | None]]:
+    """(sort key, path, stat, or None for what is not a regular file) of each non-hidden name below `folder`,
+    sub-folders' contents included, in path order; os.scandir, as an ImageNet-sized folder needs."""
     out, todo = [], [folder]
     while todo:
         with os.scandir(todo.pop()) as entries:
@@ -44,34 +45,37 @@ def _walk(folder: str) -> list[tuple[list[str], str, int | None]]:
                     if entry.is_dir():
                         todo.append(entry.path)
                     elif not entry.name.startswith("."):
-                        size = entry.stat().st_size if entry.is_file() else None
-                        out.append((entry.path.split(os.sep), entry.path, size))
+                        stat = entry.stat() if entry.is_file() else None
+                        out.append((entry.path.split(os.sep), entry.path, stat))
                 except OSError:  # gone or unreadable since the listing: not an image to train on
                     continue
     return sorted(out)
 
 
-def _list(root: Path, classes: list[str], warnings: list[str]) -> tuple[list[Path], list[int], list[int]]:
-    """Image paths, their class indices and their sizes in bytes; other files are ignored and counted."""
-    paths, labels, sizes, other = [], [], [], 0
+Listing = tuple[list[Path], list[int], list[os.stat_result]]
+
+
+def _list(root: Path, classes: list[str], warnings: list[str]) -> Listing:
+    """Image paths, their class indices and their stats; other files are ignored and counted."""
+    paths, labels, stats, other = [], [], [], 0
     for index, name in enumerate(classes):
         folder = root / name
         if not folder.is_dir():
             raise UsageError(f"{root} has no folder for class '{name}' (the training set has it)")
         found = 0
-        for _, path, size in _walk(str(folder)):
+        for _, path, stat in _walk(str(folder)):
             if os.path.splitext(path)[1].lower() not in EXTENSIONS:
-                other += size is not None
-            elif size is not None:
+                other += stat is not None
+            elif stat is not None:
                 paths.append(Path(path))
                 labels.append(index)
-                sizes.append(size)
+                stats.append(stat)
                 found += 1
         if not found:
             raise UsageError(f"the class folder {folder} has no readable images: add some, or remove the folder")
     if other:
         warnings.append(f"ignored {other} non-image file(s) in {root}")
-    return paths, labels, sizes
+    return paths, labels, stats
 
 
 def _probe(
@@ -94,18 +98,20 @@ def _probe(
     return bad, good
 
 
-def _fingerprint(root: Path, parts: dict[str, tuple[list[Path], list[int], list[int]]]) -> str:
-    """What the run trained on, without reading the images: each file's path, class and size, per split."""
+def _fingerprint(root: Path, parts: dict[str, Listing]) -> str:
+    """What the run trained on: per split, each file's path below `root`, class and the SHA-256 of its bytes. The
+    same bytes under another root, or touched later, give the same fingerprint; an edited byte another one."""
+    rows = [(split, *row) for split, part in parts.items() for row in zip(*part, strict=True)]
+    contents = digests([str(row[1]) for row in rows], [row[3] for row in rows])  # one pass over the cache
     digest = hashlib.sha256()
-    for split, (paths, labels, sizes) in parts.items():
-        for path, label, size in zip(paths, labels, sizes, strict=True):
-            digest.update(f"{split}\t{path.relative_to(root).as_posix()}\t{label}\t{size}\n".encode())
+    for (split, path, label, _), content in zip(rows, contents, strict=True):
+        digest.update(f"{split}\t{path.relative_to(root).as_posix()}\t{label}\t{content}\n".encode())
     return "sha256:" + digest.hexdigest()
 
 
-def _take(listing: tuple[list[Path], list[int], list[int]], rows: list[int]) -> tuple[list[Path], list[int], list[int]]:
-    paths, labels, sizes = listing
-    return [paths[i] for i in rows], [labels[i] for i in rows], [sizes[i] for i in rows]
+def _take(listing: Listing, rows: list[int]) -> Listing:
+    paths, labels, stats = listing
+    return [paths[i] for i in rows], [labels[i] for i in rows], [stats[i] for i in rows]
 
 
 def load(
@@ -159,7 +165,7 @@ def load(
     count = len(train_rows) + (len(val_listing[0]) if val_listing else 0)
     cached = use_cache(cache, count, size) and decode == "cpu"
 
-    def dataset(part: tuple[list[Path], list[int], list[int]]) -> ImageFiles:
+    def dataset(part: Listing) -> ImageFiles:
         files = ImageFiles([str(p) for p in part[0]], part[1], size, cached)
         files.encoded = decode == "device"
         return files

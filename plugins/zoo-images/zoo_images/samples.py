@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import pickle
 import struct
+import zlib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,6 +66,41 @@ def write_cifar10(folder: Path, per_batch: int = 20, seed: int = 0) -> Path:
         (root / name).write_bytes(python2_pickle(batch))
     (root / "batches.meta").write_bytes(python2_pickle({b"label_names": CLASSES, b"num_vis": 3072}))
     return root
+
+
+# Hostile files, for the tests of the size limits: small files whose headers state huge images.
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return b"\xff" + bytes([marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def grey_jpeg(width: int, height: int) -> bytes:
+    """A valid baseline JPEG, mid-grey: every 8 x 8 block is two bits (no DC change, end of block), so a
+    12000 x 12000 image takes 550 KB; libjpeg decodes it whole."""
+    one_code = b"\x01" + b"\x00" * 15 + b"\x00"  # a Huffman table of one 1-bit code, for the symbol 0
+    blocks = -(-width // 8) * -(-height // 8)
+    return (
+        b"\xff\xd8"
+        + _segment(0xDB, b"\x00" + b"\x01" * 64)
+        + _segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
+        + _segment(0xC4, b"\x00" + one_code + b"\x10" + one_code)
+        + _segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + b"\x00" * -(-2 * blocks // 8)
+        + b"\xff\xd9"
+    )
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG with a valid IHDR (RGB, 8 bits) for `width` x `height` and a small IDAT: the pixels it lacks are never
+    in the file."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = chunk(b"IDAT", zlib.compress(b"\x00" * 1000))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + idat + chunk(b"IEND", b"")
 
 
 def cifar10(folder: Path) -> Sample:
