@@ -4,14 +4,18 @@ import json
 import re
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import load_file
 from zoo_fixtures import ZOO, assert_clean_error, history, same_weights, start_and_wait_for
 
-# Long enough (about 3,500 steps) that a kill lands mid-run; each checkpoint is logged to train.log.
+# Long enough (about 3,500 steps) that a kill lands mid-run; each checkpoint is logged to train.log. On the CPU:
+# bitwise resume is the point here, not the device.
 LONG = ["train", "tiny_mlp", "--epochs", "20", "--batch-size", "8", "--checkpoint-every", "25", "--quiet"]
+LONG += ["--device", "cpu"]
 
 
 @pytest.fixture
@@ -50,10 +54,46 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(run_zoo, site, zoo_env, tmp
     assert same_weights(tmp_path / "straight", out)
 
 
+def rank_records(folder: Path) -> dict[int, dict]:
+    """The records the tiny plugin's ranks wrote themselves (`--set dump_weights=FOLDER`), by global rank."""
+    records = {int(p.stem.removeprefix("rank")): json.loads(p.read_text()) for p in folder.glob("rank*.json")}
+    for rank, record in records.items():
+        record["weights"] = load_file(folder / f"rank{rank}.safetensors")
+    return records
+
+
+def assert_ranks_split_the_data(records: dict[int, dict], epochs: int, train_size: int) -> None:
+    """Every epoch, each rank trained on its own share of the (distinct) training rows: equal, disjoint, complete."""
+    world = len(records)
+    for epoch in range(epochs):
+        shares = [record["epochs"][epoch] for record in records.values()]
+        assert [len(share) for share in shares] == [train_size // world] * world, f"epoch {epoch + 1}"
+        assert len(set().union(*shares)) == train_size, f"epoch {epoch + 1}: the ranks' shares overlap"
+    assert all(len(record["epochs"]) == epochs for record in records.values())
+
+
+def assert_equal_weights(records: dict[int, dict], run: Path) -> None:
+    """Every rank ended with the weights the run saved, bit for bit."""
+    saved = load_file(run / "model.safetensors")
+    for rank, record in records.items():
+        weights = record["weights"]
+        assert weights.keys() == saved.keys() and all(torch.equal(weights[k], saved[k]) for k in saved), rank
+
+
 def test_two_cpu_processes_with_ddp(run_zoo, site, tmp_path):
-    out = tmp_path / "ddp"
-    proc = run_zoo("train", "tiny_mlp", "--nproc", "2", "--device", "cpu", "--out", str(out), "--json", sites=site)
+    out, dump = tmp_path / "ddp", tmp_path / "dump"
+    args = ["--nproc", "2", "--device", "cpu", "--set", f"dump_weights={dump}", "--out", str(out), "--json"]
+    proc = run_zoo("train", "tiny_mlp", *args, sites=site)
     assert proc.returncode == 0, proc.stderr
+    records = rank_records(dump)
+    assert sorted(records) == [0, 1], "two processes, each its own rank"
+    assert [(r["env"]["RANK"], r["env"]["LOCAL_RANK"], r["env"]["WORLD_SIZE"]) for _, r in sorted(records.items())] == [
+        ("0", "0", "2"),
+        ("1", "1", "2"),
+    ]
+    assert records[0]["pid"] != records[1]["pid"] and records[0]["agent"] == records[1]["agent"]
+    assert_ranks_split_the_data(records, epochs=3, train_size=1400)
+    assert_equal_weights(records, out)
     result = json.loads(proc.stdout)
     assert result["run_dir"] == str(out) and result["metrics"]["accuracy"] > 0.8
     log = (out / "train.log").read_text()
@@ -64,53 +104,49 @@ def test_two_cpu_processes_with_ddp(run_zoo, site, tmp_path):
     visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     assert visible == ["checkpoints", "config.json", "metrics.json", "metrics.jsonl", "model.safetensors", "train.log"]
     assert log.count("start tiny-fit") == 1  # only rank 0 writes
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ddp", "dump"]
 
 
 def test_two_nodes_on_one_machine(site, zoo_env, tmp_path):
-    """Multi-node flags for real: two torchrun agents meet at one c10d rendezvous endpoint on 127.0.0.1."""
+    """Multi-node flags for real: two torchrun agents meet at one rendezvous endpoint on 127.0.0.1. Node 1 starts
+    first, so a rendezvous that ranked nodes by arrival (or process id) rather than by --node-rank would show."""
     from zoo_fixtures import free_port
 
     endpoint = f"127.0.0.1:{free_port()}"
     env = dict(zoo_env, PYTHONPATH=str(site[0]))
-    out = tmp_path / "multinode"
-    nodes = [
-        subprocess.Popen(
-            [
-                str(ZOO),
-                "train",
-                "tiny_mlp",
-                "--nnodes",
-                "2",
-                "--node-rank",
-                str(rank),
-                "--rdzv-endpoint",
-                endpoint,
-                "--device",
-                "cpu",  # two nodes on one machine: on a GPU box they would share one GPU
-                "--out",
-                str(out),
-                "--quiet",
-                "--json",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for rank in (0, 1)
-    ]
+    out, dump = tmp_path / "multinode", tmp_path / "dump"
+    # --device cpu: two nodes on one machine would share one GPU on a GPU box
+    args = ["--nnodes", "2", "--rdzv-endpoint", endpoint, "--device", "cpu", "--set", f"dump_weights={dump}"]
+    args += ["--out", str(out), "--quiet", "--json"]
+
+    def start(node_rank: int) -> subprocess.Popen:
+        command = [str(ZOO), "train", "tiny_mlp", *args, "--node-rank", str(node_rank)]
+        return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    late = start(1)
+    for _ in range(600):  # until node 1's launcher is about to start its torchrun agent
+        if (out / ".job.json").exists() or late.poll() is not None:
+            break
+        time.sleep(0.1)
+    nodes = [start(0), late]
     outputs = [node.communicate(timeout=300) for node in nodes]
     assert [node.returncode for node in nodes] == [0, 0], outputs
     assert json.loads(outputs[0][0])["metrics"]["accuracy"] > 0.8
     assert json.loads(outputs[1][0]) == {"run_dir": str(out), "node_rank": 1}
     assert "weights identical on all 2 ranks" in (out / "train.log").read_text()
+    records = rank_records(dump)
+    assert sorted(records) == [0, 1], "one rank on each node"
+    assert all(r["env"]["WORLD_SIZE"] == "2" and r["env"]["LOCAL_RANK"] == "0" for r in records.values())
+    assert records[0]["agent"] != records[1]["agent"], "each node runs its own torchrun agent"
+    node_rank = {node.pid: rank for rank, node in enumerate(nodes)}  # which `zoo train --node-rank K` started it
+    assert {r["env"]["GROUP_RANK"]: node_rank.get(r["launcher"]) for r in records.values()} == {"0": 0, "1": 1}
+    assert_ranks_split_the_data(records, epochs=3, train_size=1400)
+    assert_equal_weights(records, out)
 
 
 def test_compile(run_zoo, site, tmp_path):
-    proc = run_zoo(
-        "train", "tiny_mlp", "--compile", "--epochs", "1", "--out", str(tmp_path / "c"), "--json", sites=site
-    )
+    args = ["--compile", "--epochs", "1", "--device", "cpu", "--out", str(tmp_path / "c"), "--json"]  # 0.5: CPU batches
+    proc = run_zoo("train", "tiny_mlp", *args, sites=site)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["metrics"]["accuracy"] > 0.5
     assert json.loads((tmp_path / "c" / "config.json").read_text())["settings"]["compile"] is True

@@ -35,7 +35,7 @@ def test_a_new_plugin_installs_lists_trains_and_passes_its_own_tests(run_zoo, zo
     assert model["name"] == "demo_mlp" and model["params"] == 4 * 32 + 32 + 32 * 3 + 3
 
     run = tmp_path / "run"
-    trained = run_zoo("train", "demo_mlp", "--out", str(run), "--json", sites=[site])
+    trained = run_zoo("train", "demo_mlp", "--device", "cpu", "--out", str(run), "--json", sites=[site])
     assert trained.returncode == 0, trained.stderr
     assert json.loads(trained.stdout)["metrics"]["accuracy"] > 0.9  # the toy set's blobs are easy
     predicted = run_zoo("predict", str(run), "3,0,0,0", "--json", sites=[site])

@@ -63,5 +63,11 @@ def test_dataset_and_recipe_specs():
         RecipeSpec(name="r", model="mf", dataset="")
 
 
+@pytest.mark.parametrize("device", ["cuda", "cpu", "mps"])
+def test_recipe_without_gpu_defaults_keeps_its_cpu_defaults_on_every_device(device):
+    recipe = RecipeSpec(name="cpu-only", model="mf", dataset="movielens", cpu_defaults={"lr": 0.5, "epochs": 2})
+    assert recipe.defaults(device) == {"lr": 0.5, "epochs": 2}
+
+
 def test_load_object_walks_attributes():
     assert load_object("os.path:join") is __import__("os").path.join

@@ -29,7 +29,10 @@ def launch(job: TrainJob, nproc: int, nnodes: int, node_rank: int, rdzv: str | N
         stale.unlink()
     command = [sys.executable, "-m", "zoo.jobs.torchrun", f"--nproc-per-node={nproc}"]
     if nnodes > 1:
-        command += [f"--nnodes={nnodes}", f"--node-rank={node_rank}", "--rdzv-backend=c10d", f"--rdzv-endpoint={rdzv}"]
+        # Static: the node ranks are the users'. c10d would ignore --node-rank and rank the nodes by host name and
+        # process id, so rank 0 (which writes the run) could land on a machine told it is node 1.
+        command += [f"--nnodes={nnodes}", f"--node-rank={node_rank}", "--rdzv-backend=static"]
+        command += [f"--rdzv-endpoint={rdzv}"]
     else:
         command += ["--standalone"]
     env = dict(os.environ)

@@ -178,7 +178,8 @@ class RecipeSpec(_Buildable):
     dataset: str
     task: str = ""
     description: str = ""
-    #: engine settings (epochs, lr, scheduler, ...) and the recipe's own options, on CPU and on CUDA
+    #: engine settings (epochs, lr, scheduler, ...) and the recipe's own options, on CPU and on CUDA; a recipe
+    #: without gpu_defaults uses its cpu_defaults on every device
     cpu_defaults: Mapping[str, Any] = field(default_factory=dict)
     gpu_defaults: Mapping[str, Any] = field(default_factory=dict)
     #: the metrics its `Recipe.metrics` reports (best_metric must be one of them)
@@ -218,8 +219,8 @@ class RecipeSpec(_Buildable):
         object.__setattr__(self, "metrics", tuple(self.metrics))
 
     def defaults(self, device: str) -> dict[str, Any]:
-        """The defaults for a device type: the GPU ones on 'cuda', the CPU ones elsewhere."""
-        return dict(self.gpu_defaults if device == "cuda" else self.cpu_defaults)
+        """The defaults for a device type: the GPU ones on 'cuda' when the recipe has any, else the CPU ones."""
+        return dict(self.gpu_defaults if device == "cuda" and self.gpu_defaults else self.cpu_defaults)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,8 @@ def test_mini_cifar10_train_eval_predict(run_zoo, mini_cifar, tmp_path):
         "2",
         "--batch-size",
         "16",
+        "--device",
+        "cpu",  # eval below must match train's accuracy exactly: the same device's kernels
         "--out",
         str(out),
         "--json",
@@ -40,7 +42,9 @@ def test_mini_cifar10_train_eval_predict(run_zoo, mini_cifar, tmp_path):
     config = json.loads((out / "config.json").read_text())
     assert config["labels"][0] == "airplane" and config["preprocessing"]["size"] == 32
     assert config["dataset"]["name"] == "cifar10" and config["model_args"] == {"num_classes": 10, "in_channels": 3}
-    evaluated = json.loads(run_zoo("eval", str(out), "--data-dir", str(mini_cifar), "--json").stdout)
+    evaluated = json.loads(
+        run_zoo("eval", str(out), "--data-dir", str(mini_cifar), "--device", "cpu", "--json").stdout
+    )
     assert evaluated["dataset"] == "cifar10" and evaluated["metrics"]["accuracy"] == metrics["accuracy"]
     test_batch = pickle.loads((mini_cifar / "cifar-10-batches-py" / "test_batch").read_bytes(), encoding="bytes")
     image = tmp_path / "plane.png"
@@ -83,7 +87,10 @@ def test_image_folder_with_bad_files(run_zoo, tmp_path):
 
 
 def test_digits_reach_95_percent(run_zoo, tmp_path):
-    proc = run_zoo("train", "cnn", "--dataset", "digits", "--out", str(tmp_path / "digits"), "--json")
+    # 95% is the CPU defaults' figure (the GPU defaults train with batch 512, bf16 and one-cycle)
+    proc = run_zoo(
+        "train", "cnn", "--dataset", "digits", "--device", "cpu", "--out", str(tmp_path / "digits"), "--json"
+    )
     assert proc.returncode == 0, proc.stderr
     metrics = json.loads((tmp_path / "digits" / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.95, metrics
