@@ -14,6 +14,9 @@ from zoo_resnet.recipe import imagenet_categories
 import zoo
 from zoo.hub.local_git import LocalHub
 
+# timm is the reference, on the CPU: pinned, so that a GPU box (TF32 convolutions) compares the same arithmetic.
+CPU = ("--json", "--device", "cpu")
+
 
 @pytest.fixture
 def photo(tmp_path):
@@ -51,10 +54,23 @@ def timm_repos(hub_root, tmp_path_factory):
         local = LocalHub(hub_root)
         local.create_repo(repo)
         local.commit(repo, {p.name: p for p in folder.iterdir()}, f"timm {name}")
-        made[repo] = model
+        made[repo], make.folders[repo] = model, folder
         return model
 
+    make.folders = {}
     return make
+
+
+def commit_damaged(hub_root, repo: str, folder, **changes) -> dict:
+    """timm's files in `folder` as `repo`, with config.json's fields changed (pretrained_cfg's: `cfg={...}`)."""
+    config = json.loads((folder / "config.json").read_text())
+    config = {**config, **changes, "pretrained_cfg": {**config["pretrained_cfg"], **changes.get("cfg", {})}}
+    config.pop("cfg", None)
+    local = LocalHub(hub_root)
+    local.create_repo(repo)
+    local.commit(repo, {"config.json": json.dumps(config).encode(), "model.safetensors": folder / "model.safetensors"},
+                 "a damaged config")  # fmt: skip
+    return config
 
 
 def timm_probabilities(model: torch.nn.Module, photo, **resolve) -> torch.Tensor:
@@ -67,7 +83,7 @@ def timm_probabilities(model: torch.nn.Module, photo, **resolve) -> torch.Tensor
 def test_predict_matches_timm(run_zoo, hub_server, timm_repos, photo, name):
     """a1: bicubic, crop_pct 0.95 at 224; tv2: bilinear, crop_pct 0.875 at 176 (its pretrained_cfg's train size)."""
     model = timm_repos(name)
-    proc = run_zoo("predict", f"timm/{name}", str(photo), "--json", env={"HF_ENDPOINT": hub_server.url})
+    proc = run_zoo("predict", f"timm/{name}", str(photo), *CPU, env={"HF_ENDPOINT": hub_server.url})
     assert proc.returncode == 0, proc.stderr
     [row] = json.loads(proc.stdout)
     expected = timm_probabilities(model, photo).topk(5)
@@ -136,7 +152,7 @@ def test_info_of_a_repo_does_not_import_torch(zoo_env, hub_server, timm_repos):
 
 def test_label_names_and_fine_tuning_from_a_timm_repo(run_zoo, hub_server, timm_repos, photo, tmp_path):
     base = timm_repos("resnet18.a1_in1k", repo="someone/resnet18-shapes", label_names=["circle", "square", "star"])
-    proc = run_zoo("predict", "someone/resnet18-shapes", str(photo), "--json", env={"HF_ENDPOINT": hub_server.url})
+    proc = run_zoo("predict", "someone/resnet18-shapes", str(photo), *CPU, env={"HF_ENDPOINT": hub_server.url})
     assert proc.returncode == 0, proc.stderr
     expected = timm_probabilities(base, photo)
     [row] = json.loads(proc.stdout)
@@ -169,7 +185,7 @@ def test_catalog_names_use_the_catalogs_preprocessing(run_zoo, hub_server, timm_
     """resnet50.tv2_in1k predicts with torchvision's IMAGENET1K_V2 eval transform (232 -> 224), the one its
     published accuracy was measured with, not the 176 px of timm's pretrained_cfg that the repo id alone gives."""
     model = timm_repos("resnet50.tv2_in1k")
-    proc = run_zoo("predict", "resnet50.tv2_in1k", str(photo), "--json", env={"HF_ENDPOINT": hub_server.url})
+    proc = run_zoo("predict", "resnet50.tv2_in1k", str(photo), *CPU, env={"HF_ENDPOINT": hub_server.url})
     assert proc.returncode == 0, proc.stderr
     transform = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.transforms()
     with torch.no_grad():
@@ -177,6 +193,80 @@ def test_catalog_names_use_the_catalogs_preprocessing(run_zoo, hub_server, timm_
     [row] = json.loads(proc.stdout)
     assert [item["label"] for item in row["output"]] == [imagenet_categories()[i] for i in expected.indices]
     assert [item["score"] for item in row["output"]] == pytest.approx(expected.values.tolist(), abs=2e-6)
-    by_repo = json.loads(run_zoo("predict", "timm/resnet50.tv2_in1k", str(photo), "--json",
+    by_repo = json.loads(run_zoo("predict", "timm/resnet50.tv2_in1k", str(photo), *CPU,
                                  env={"HF_ENDPOINT": hub_server.url}).stdout)  # fmt: skip
     assert by_repo != [row]  # the two preprocessings really differ
+
+
+# Fields of timm's config.json (or its pretrained_cfg) a hostile repo can hold, with the field zoo names and why.
+HOSTILE = [
+    ({"cfg": {"crop_pct": 1e-300}}, "pretrained_cfg.crop_pct", "in [0.5, 1.5], got 1e-300"),
+    ({"cfg": {"crop_pct": 0.001}}, "pretrained_cfg.crop_pct", "in [0.5, 1.5], got 0.001"),
+    ({"cfg": {"input_size": [3, 8192, 8192]}}, "pretrained_cfg.input_size[1]", "in [16, 2048], got 8192"),
+    ({"cfg": {"input_size": [1, 224, 224]}}, "pretrained_cfg.input_size[0]", "in [3, 3], got 1"),
+    ({"cfg": {"input_size": "224"}}, "pretrained_cfg.input_size", "must be a list, got '224'"),
+    ({"cfg": {"std": [0.2, 0.2, 0.0]}}, "pretrained_cfg.std[2]", "in [0.01, 1], got 0.0"),
+    ({"cfg": {"mean": [0.5, 0.5]}}, "pretrained_cfg.mean", "must hold 3 items, got 2"),
+    ({"cfg": {"interpolation": "cubic"}}, "pretrained_cfg.interpolation", "one of nearest, bilinear, bicubic"),
+    ({"num_classes": "1000"}, "num_classes", "must be an integer in [0, 131072], got '1000'"),
+    ({"num_classes": True}, "num_classes", "must be an integer in [0, 131072], got True"),
+    ({"label_names": ["circle", "square"]}, "label_names", "must hold 1000 items, got 2"),
+    ({"label_names": {"0": "circle", "one": "square"}}, "label_names.one (a key)", "an integer in [0, 131072)"),
+    ({"label_names": {"0": "circle", "1000": "square"}}, "label_names.1000 (a key)", "in [0, 1000), got 1000"),
+    ({"cfg": {"label_names": ["circle", 7]}}, "pretrained_cfg.label_names[1]", "must be a string, got 7"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field", "reason"), HOSTILE, ids=[h[1] for h in HOSTILE])
+def test_hostile_configs_are_refused_naming_the_field(timm_repos, changes, field, reason):
+    """The claimer on each damage, in process: one error naming the repo's file and field, and why."""
+    from zoo_resnet.timm_repos import claim
+
+    from zoo.plugin import ForeignRepo
+    from zoo.plugin.schema import DocumentError
+
+    timm_repos("resnet18.a1_in1k")
+    saved = json.loads((timm_repos.folders["timm/resnet18.a1_in1k"] / "config.json").read_text())
+    config = {**saved, **changes, "pretrained_cfg": {**saved["pretrained_cfg"], **changes.get("cfg", {})}}
+    with pytest.raises(DocumentError) as refused:
+        claim(ForeignRepo("hostile/repo", "0" * 40, config, ("config.json",)), (18, 50))
+    assert f"config.json of hostile/repo: field '{field}'" in str(refused.value) and reason in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_info_refuses_a_hostile_config_in_one_line(run_zoo, hub_root, hub_server, timm_repos):
+    timm_repos("resnet18.a1_in1k")
+    commit_damaged(hub_root, "hostile/size", timm_repos.folders["timm/resnet18.a1_in1k"],
+                   cfg={"input_size": [3, 8192, 8192]})  # fmt: skip
+    proc = run_zoo("info", "hostile/size", env={"HF_ENDPOINT": hub_server.url})
+    assert_clean_error(proc, 2, "config.json of hostile/size: field 'pretrained_cfg.input_size[1]'", "got 8192")
+
+
+def test_predict_refuses_a_hostile_crop_before_reading_the_image(run_zoo, hub_root, hub_server, timm_repos, photo):
+    timm_repos("resnet18.a1_in1k")
+    commit_damaged(hub_root, "hostile/crop", timm_repos.folders["timm/resnet18.a1_in1k"], cfg={"crop_pct": 0.001})
+    proc = run_zoo("predict", "hostile/crop", str(photo), *CPU, env={"HF_ENDPOINT": hub_server.url})
+    assert_clean_error(proc, 2, "config.json of hostile/crop: field 'pretrained_cfg.crop_pct'", "got 0.001")
+
+
+def test_label_names_as_timm_writes_them_with_gaps(run_zoo, hub_root, hub_server, timm_repos):
+    """timm's {index: name} form, with gaps (named by their index), loads: the schema refuses only real damage."""
+    timm_repos("resnet18.a1_in1k")
+    commit_damaged(hub_root, "someone/gaps", timm_repos.folders["timm/resnet18.a1_in1k"],
+                   label_names={"0": "tench", "999": "toilet tissue"})  # fmt: skip
+    info = json.loads(run_zoo("info", "someone/gaps", "--json", env={"HF_ENDPOINT": hub_server.url}).stdout)
+    assert info["labels"] == {"count": 1000, "first": ["tench", "1", "2"]}
+
+
+def test_a_config_that_claims_more_than_its_weights_hold_is_refused_on_the_meta_device(
+    run_zoo, hub_root, hub_server, timm_repos
+):
+    """num_classes 100000 beside weights of 1000 classes: the model built on the meta device (nothing allocated)
+    does not fit the safetensors header, and pull says which tensors differ, before anything loads."""
+    timm_repos("resnet18.a1_in1k")
+    commit_damaged(hub_root, "hostile/classes", timm_repos.folders["timm/resnet18.a1_in1k"], num_classes=100_000)
+    proc = run_zoo("pull", "hostile/classes", env={"HF_ENDPOINT": hub_server.url})
+    assert_clean_error(
+        proc, 2, "hostile/classes: the model its config.json describes does not fit its weights",
+        "fc.weight is [100000, 512] in the model, [1000, 512] in the weights",
+    )  # fmt: skip

@@ -25,7 +25,8 @@ def test_predict_prints_transformers_transcript(run_zoo, olah_session_cache, hf_
 
     hf_model, processor, _ = hf_wav2vec2_base
     speech = write_speech(tmp_path / "speech.wav", "open the pod bay doors")
-    proc = run_zoo("predict", "wav2vec2_base.960h", str(speech), "--json", env=olah_session_cache)
+    # transformers' transcript comes from the CPU: pinned, so that a GPU box compares the same arithmetic
+    proc = run_zoo("predict", "wav2vec2_base.960h", str(speech), "--json", "--device", "cpu", env=olah_session_cache)
     assert proc.returncode == 0, proc.stderr
     samples, rate = soundfile.read(speech, dtype="float32")
     wave = torchaudio.functional.resample(torch.from_numpy(samples), rate, 16000).numpy()
@@ -33,7 +34,7 @@ def test_predict_prints_transformers_transcript(run_zoo, olah_session_cache, hf_
         logits = hf_model(processor(wave, sampling_rate=16000, return_tensors="pt").input_values).logits
     rows = json.loads(proc.stdout)
     assert rows == [{"input": str(speech), "output": processor.batch_decode(logits.argmax(-1))[0]}]
-    human = run_zoo("predict", "wav2vec2_base.960h", str(speech), env=olah_session_cache)
+    human = run_zoo("predict", "wav2vec2_base.960h", str(speech), "--device", "cpu", env=olah_session_cache)
     assert human.stdout.strip() == f"{speech}: {rows[0]['output']}".strip()
 
 

@@ -4,13 +4,15 @@ loaded by zoo. transformers is the reference: the same logits, and the same gree
 batch_decode of its argmax."""
 
 import json
+import resource
+import subprocess
 
 import pytest
 import soundfile
 import torch
 from espeak import write_speech
 from huggingface_hub import HfApi
-from zoo_fixtures import WAV2VEC2_VOCAB, assert_clean_error, save_transformers_ctc
+from zoo_fixtures import WAV2VEC2_VOCAB, ZOO, assert_clean_error, save_transformers_ctc
 
 import zoo
 
@@ -98,7 +100,9 @@ def test_logits_and_transcript_equal_transformers(run_zoo, hub_server, published
     print(f"largest absolute logit difference, zoo vs transformers ({name}): {difference:.3g}")
     assert torch.allclose(our_logits, logits, atol=1e-4), difference
 
-    proc = run_zoo("predict", f"speech/{name}", str(speech), "--json", env={"HF_ENDPOINT": hub_server.url})
+    # transformers' transcript was computed on the CPU: pinned, so that a GPU box compares the same arithmetic
+    proc = run_zoo("predict", f"speech/{name}", str(speech), "--json", "--device", "cpu",
+                   env={"HF_ENDPOINT": hub_server.url})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == [{"input": str(speech), "output": transcript}]
 
@@ -184,3 +188,66 @@ def test_repos_zoo_cannot_load_say_why(run_zoo, hub_server):
         "wav2vec",
     )
     assert_clean_error(run_zoo("info", "speech/relu", env=env), 2, "hidden_act is 'relu'")
+
+
+def upload_damaged(hub_server, tmp_path, repo: str, files: dict[str, object] | None = None, **config) -> None:
+    """A small Wav2Vec2ForCTC as transformers saves it, with config.json's fields changed and other JSON files
+    replaced (`files`), uploaded as `repo`."""
+    folder = tmp_path / repo.replace("/", "-")
+    save_transformers_ctc(folder, **SMALL)
+    saved = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**saved, **config}))
+    for name, content in (files or {}).items():
+        (folder / name).write_text(json.dumps(content))
+    api = HfApi(endpoint=hub_server.url, token=hub_server.token)
+    api.create_repo(repo, exist_ok=True)
+    api.upload_folder(repo_id=repo, folder_path=folder)
+
+
+TOKENIZER = {"pad_token": "<pad>", "unk_token": "<unk>", "word_delimiter_token": "|"}
+# Fields of the repo's JSON files a hostile repo can hold, with the file and field zoo names and why.
+HOSTILE = [
+    ({"hidden_size": 65536}, {}, "config.json", "hidden_size", "an integer in [1, 8192], got 65536"),
+    ({"intermediate_size": 10**40}, {}, "config.json", "intermediate_size", "got a larger integer"),
+    ({"num_hidden_layers": 2.5}, {}, "config.json", "num_hidden_layers", "an integer in [1, 256], got 2.5"),
+    ({"conv_dim": [16, "24", 24]}, {}, "config.json", "conv_dim[1]", "an integer in [1, 8192], got '24'"),
+    ({"conv_bias": "yes"}, {}, "config.json", "conv_bias", "must be true or false, got 'yes'"),
+    ({"vocab_size": 10**9}, {}, "config.json", "vocab_size", "an integer in [2, 131072], got 1000000000"),
+    ({"id2label": {"0": "LABEL_0", "one": "LABEL_1"}}, {}, "config.json", "id2label.one (a key)", "got 'one'"),
+    ({}, {"vocab.json": {"<pad>": 0, "a": "1"}}, "vocab.json", "a", "must be an integer in [0, 131072)"),
+    ({}, {"vocab.json": {"<pad>": 0, "a": 1.5}}, "vocab.json", "a", "got 1.5"),
+    ({}, {"tokenizer_config.json": {**TOKENIZER, "added_tokens_decoder": {"x": {"content": "<s>"}}}},
+     "tokenizer_config.json", "added_tokens_decoder.x (a key)", "got 'x'"),
+    ({}, {"tokenizer_config.json": {**TOKENIZER, "do_lower_case": "no"}}, "tokenizer_config.json",
+     "do_lower_case", "must be true or false"),
+    ({}, {"preprocessor_config.json": {"sampling_rate": "16k"}}, "preprocessor_config.json", "sampling_rate",
+     "an integer in [1000, 384000], got '16k'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("config", "files", "path", "field", "reason"), HOSTILE, ids=[h[3] for h in HOSTILE])
+def test_hostile_files_are_refused_naming_the_file_and_field(run_zoo, hub_server, tmp_path, config, files, path,
+                                                             field, reason):  # fmt: skip
+    """`zoo info` reads the repo's JSON files alone: each damage is one line naming the file and field, exit 2."""
+    upload_damaged(hub_server, tmp_path, "hostile/speech", files, **config)
+    proc = run_zoo("info", "hostile/speech", env={"HF_ENDPOINT": hub_server.url})
+    assert_clean_error(proc, 2, f"{path} of hostile/speech: field '{field}'", reason)
+
+
+def test_a_config_that_claims_more_than_its_weights_hold_never_allocates_it(zoo_env, hub_server, tmp_path):
+    """A config.json within every range (8192 wide, 32768 feed-forward, 24 layers: 77 GB of float32) beside weights
+    32 wide: the model is built on the meta device and compared with the safetensors header, so predict refuses it
+    naming the shapes. Run under an 8 GB address-space limit: building it for real could only fail, never pass."""
+    upload_damaged(hub_server, tmp_path, "hostile/wide", hidden_size=8192, intermediate_size=32768,
+                   num_hidden_layers=24, num_attention_heads=16)  # fmt: skip
+    soundfile.write(tmp_path / "quiet.wav", [0.0] * 1600, 16000)
+    limit = 8 << 30
+    proc = subprocess.run(
+        [str(ZOO), "predict", "hostile/wide", str(tmp_path / "quiet.wav"), "--device", "cpu"],
+        env={**zoo_env, "HF_ENDPOINT": hub_server.url}, capture_output=True, text=True, timeout=300,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (limit, limit)),
+    )  # fmt: skip
+    assert_clean_error(
+        proc, 2, "hostile/wide: the model its config.json describes does not fit its weights",
+        "feature_projection.projection.weight is [8192, 24] in the model, [32, 24] in the weights",
+    )  # fmt: skip

@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from zoo.plugin import Claim, ForeignRepo, UsageError
+from zoo.plugin.schema import ANY, Fields, Flag, ListOf, MapOf, Maybe, Number, OneOf, Rule, Text
 from zoo_wav2vec.vocab import Vocabulary
 
 # transformers class -> (its backbone's key prefix, torchaudio family)
@@ -37,8 +38,76 @@ DEFAULTS = {
     "num_buckets": 320,
     "max_bucket_distance": 800,
 }
-MAX_SIZE = 1 << 16  # no real checkpoint is wider: a bigger number is damage, not a model
-MAX_VOCAB = 1 << 20
+# The ranges: published wav2vec2, HuBERT and WavLM checkpoints top out at XLS-R 2B's shape (hidden 1920, feed-forward
+# 7680, 48 layers, 16 heads), 512-channel convolutions with kernels up to 10 and strides up to 5, a positional
+# convolution 128 wide in 16 groups, WavLM's 320 buckets over 800 frames, character vocabularies of a few thousand.
+# Each bound is at least four times that; the weights' header then checks the exact shape (ForeignRepo.check_weights).
+MAX_VOCAB = 1 << 17
+
+
+def size(high: int) -> Number:
+    return Number(f"[1, {high}]", integer=True)
+
+
+class IdKey(Rule):
+    """A JSON object key that is a token id written as digits ("0", "31"), below MAX_VOCAB."""
+
+    def check(self, value: Any, path: str) -> None:
+        index = int(value) if isinstance(value, str) and value.isascii() and value.isdigit() else value
+        Number(f"[0, {MAX_VOCAB})", integer=True).check(index, path)
+
+    def describe(self) -> str:
+        return "a token id"
+
+
+CONVS = ListOf(size(8192), min_length=1, max_length=32)
+# config.json as transformers' Wav2Vec2Config / HubertConfig / WavLMConfig write it (the fields zoo reads).
+CONFIG = Fields(
+    {
+        "architectures": ListOf(ANY, max_length=100),
+        "feat_extract_activation": Text(max_length=50),
+        "hidden_act": Text(max_length=50),
+        "add_adapter": Maybe(Flag()),
+        "conv_pos_batch_norm": Maybe(Flag()),
+        "use_intermediate_ffn_before_adapter": Maybe(Flag()),
+        "feat_proj_layer_norm": Maybe(Flag()),
+        "feat_extract_norm": Text(choices=("group", "layer")),
+        "conv_dim": CONVS,
+        "conv_kernel": ListOf(size(1024), min_length=1, max_length=32),
+        "conv_stride": ListOf(size(1024), min_length=1, max_length=32),
+        "conv_bias": Flag(),
+        "do_stable_layer_norm": Flag(),
+        "hidden_size": size(8192),
+        "intermediate_size": size(32768),
+        "num_hidden_layers": size(256),
+        "num_attention_heads": size(256),
+        "num_conv_pos_embeddings": size(1024),
+        "num_conv_pos_embedding_groups": size(1024),
+        "num_buckets": size(8192),
+        "max_bucket_distance": size(65536),
+        "vocab_size": Number(f"[2, {MAX_VOCAB}]", integer=True),
+        "pad_token_id": Maybe(Number(f"[0, {MAX_VOCAB})", integer=True)),
+        # transformers turns its keys into ints; a CTC head ignores its length (often the default two labels)
+        "id2label": MapOf(Text(max_length=1000), key=IdKey()),
+    }
+)
+TOKEN_ID = Number(f"[0, {MAX_VOCAB})", integer=True)
+# vocab.json: token -> id, or (multilingual, MMS) language -> {token -> id}
+VOCAB = MapOf(OneOf((TOKEN_ID, MapOf(TOKEN_ID, max_length=MAX_VOCAB))), max_length=MAX_VOCAB)
+# A special token as tokenizer files write it: a string, or an AddedToken's {"content": ...}.
+TOKEN = Maybe(OneOf((Text(max_length=1000), Fields({"content": Text(max_length=1000)}, required=("content",)))))
+SPECIAL_TOKENS = Fields({name: TOKEN for name in ("pad_token", "unk_token", "word_delimiter_token")})
+TOKENIZER = Fields(
+    {
+        **SPECIAL_TOKENS.fields,
+        "target_lang": Maybe(Text(max_length=100)),
+        "do_lower_case": Flag(),
+        "clean_up_tokenization_spaces": Flag(),
+        "added_tokens_decoder": MapOf(TOKEN, key=IdKey(), max_length=MAX_VOCAB),
+    }
+)
+FEATURE_EXTRACTOR = Fields({"sampling_rate": Number("[1000, 384000]", integer=True), "do_normalize": Flag()})
+PROCESSOR = Fields({"feature_extractor": Maybe(FEATURE_EXTRACTOR)})
 
 
 def claim(repo: ForeignRepo) -> Claim | None:
@@ -52,11 +121,10 @@ def claim(repo: ForeignRepo) -> Claim | None:
         return None
     prefix, family = ARCHITECTURES[kind]
     where = f"{repo.repo_id} ({kind})"
+    config = repo.document("config.json", CONFIG) or {}
     architecture = shape(config, family, where)
     vocab = vocabulary(repo, where)
     head = config.get("vocab_size", len(vocab.tokens))
-    if not isinstance(head, int) or isinstance(head, bool) or not 2 <= head <= MAX_VOCAB:
-        raise UsageError(f"{where}: config.json's vocab_size is {head!r}, not a CTC head's size")
     try:  # the head decides: tokens it cannot emit (an added <s>, </s>) go, ids no token names are ""
         vocab = replace(vocab, tokens=(vocab.tokens + ("",) * head)[:head])
     except ValueError as exc:
@@ -65,33 +133,41 @@ def claim(repo: ForeignRepo) -> Claim | None:
     if isinstance(pad_id, int) and pad_id != vocab.blank:
         raise UsageError(f"{where}: config.json's pad_token_id {pad_id} is not its tokenizer's pad token {vocab.blank}")
     preprocessor = feature_extractor(repo)
-    rate = preprocessor.get("sampling_rate", 16_000)
-    if not isinstance(rate, int) or isinstance(rate, bool) or not 1_000 <= rate <= 384_000:
-        raise UsageError(f"{where}: its feature extractor's sampling_rate is {rate!r}, not a sample rate")
-    return Claim(
+    found = Claim(
         model="wavlm_ctc" if family == "wavlm" else "wav2vec2_ctc",
         model_args={"family": family, "architecture": architecture, "vocab_size": len(vocab.tokens)},
         library="transformers",
         architecture=kind,
         task=TASK,
         labels=vocab.tokens,
-        preprocessing={"sample_rate": rate, "normalize": preprocessor.get("do_normalize", True) is not False},
+        preprocessing={
+            "sample_rate": preprocessor.get("sampling_rate", 16_000),
+            "normalize": preprocessor.get("do_normalize", True),
+        },
         convert=partial(convert, prefix=prefix, wavlm=family == "wavlm"),
         config={"vocabulary": vocab.to_config()},
     )
+    repo.check_weights(found, _build, imports=("torchaudio",))
+    return found
+
+
+def _build(**args: Any) -> Any:
+    from zoo_wav2vec.models import build
+
+    return build(**args)
 
 
 def feature_extractor(repo: ForeignRepo) -> dict[str, Any]:
     """The feature extractor's settings: preprocessor_config.json, or (transformers 5) processor_config.json's."""
-    older = repo.json("preprocessor_config.json")
+    older = repo.document("preprocessor_config.json", FEATURE_EXTRACTOR)
     if older is not None:
         return older
-    newer = (repo.json("processor_config.json") or {}).get("feature_extractor")
-    return newer if isinstance(newer, dict) else {}
+    return (repo.document("processor_config.json", PROCESSOR) or {}).get("feature_extractor") or {}
 
 
 def shape(config: dict[str, Any], family: str, where: str) -> dict[str, Any]:
-    """torchaudio's shape arguments from a transformers config (torchaudio's _get_config / _get_config_wavlm)."""
+    """torchaudio's shape arguments from a (checked) transformers config (torchaudio's _get_config and
+    _get_config_wavlm)."""
     for key, allowed in (("feat_extract_activation", "gelu"), ("hidden_act", "gelu")):
         if config.get(key, allowed) != allowed:
             raise UsageError(f"{where}: {key} is {config[key]!r}; torchaudio's wav2vec2 uses {allowed!r}")
@@ -101,40 +177,31 @@ def shape(config: dict[str, Any], family: str, where: str) -> dict[str, Any]:
     if config.get("feat_proj_layer_norm") is False:
         raise UsageError(f"{where}: feat_proj_layer_norm is false; torchaudio's feature projection has a layer norm")
 
-    def size(key: str) -> int:
-        value = config.get(key, DEFAULTS.get(key))
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_SIZE:
-            raise UsageError(f"{where}: config.json's {key} is {value!r}, not a size from 1 to {MAX_SIZE}")
-        return value
+    def given(key: str) -> Any:
+        return config.get(key, DEFAULTS.get(key))
 
     convs = [config.get(k, DEFAULTS[k]) for k in ("conv_dim", "conv_kernel", "conv_stride")]
-    if not all(isinstance(c, list) and c for c in convs) or len({len(c) for c in convs}) != 1:
+    if len({len(c) for c in convs}) != 1:  # transformers refuses these too ("Configuration for convolutional layers")
         raise UsageError(f"{where}: conv_dim, conv_kernel and conv_stride must be lists of one length")
-    for name, values in zip(("conv_dim", "conv_kernel", "conv_stride"), convs, strict=True):
-        for v in values:
-            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= MAX_SIZE:
-                raise UsageError(f"{where}: config.json's {name} holds {v!r}, not a size from 1 to {MAX_SIZE}")
     norm = config.get("feat_extract_norm", "group")
-    if norm not in ("group", "layer"):
-        raise UsageError(f"{where}: feat_extract_norm is {norm!r}, not 'group' or 'layer'")
     out = {
         "extractor_mode": f"{norm}_norm",
         "extractor_conv_layer_config": [list(c) for c in zip(*convs, strict=True)],
-        "extractor_conv_bias": config.get("conv_bias", False) is True,
-        "encoder_embed_dim": size("hidden_size"),
-        "encoder_pos_conv_kernel": size("num_conv_pos_embeddings"),
-        "encoder_pos_conv_groups": size("num_conv_pos_embedding_groups"),
-        "encoder_num_layers": size("num_hidden_layers"),
-        "encoder_num_heads": size("num_attention_heads"),
-        "encoder_ff_interm_features": size("intermediate_size"),
-        "encoder_layer_norm_first": config.get("do_stable_layer_norm", False) is True,
+        "extractor_conv_bias": config.get("conv_bias", False),
+        "encoder_embed_dim": given("hidden_size"),
+        "encoder_pos_conv_kernel": given("num_conv_pos_embeddings"),
+        "encoder_pos_conv_groups": given("num_conv_pos_embedding_groups"),
+        "encoder_num_layers": given("num_hidden_layers"),
+        "encoder_num_heads": given("num_attention_heads"),
+        "encoder_ff_interm_features": given("intermediate_size"),
+        "encoder_layer_norm_first": config.get("do_stable_layer_norm", False),
     }
     for divisor in ("encoder_num_heads", "encoder_pos_conv_groups"):
         if out["encoder_embed_dim"] % out[divisor]:
             raise UsageError(f"{where}: hidden_size {out['encoder_embed_dim']} is not a multiple of {divisor}")
     if family == "wavlm":
-        out["encoder_num_buckets"] = size("num_buckets")
-        out["encoder_max_distance"] = size("max_bucket_distance")
+        out["encoder_num_buckets"] = given("num_buckets")
+        out["encoder_max_distance"] = given("max_bucket_distance")
     return out
 
 
@@ -147,9 +214,9 @@ def _token(value: Any) -> str | None:
 
 def vocabulary(repo: ForeignRepo, where: str) -> Vocabulary:
     """The CTC vocabulary of a transformers repo, as Wav2Vec2CTCTokenizer reads it."""
-    tokenizer = repo.json("tokenizer_config.json") or {}
-    special = repo.json("special_tokens_map.json") or {}
-    vocab = repo.json("vocab.json")
+    tokenizer = repo.document("tokenizer_config.json", TOKENIZER) or {}
+    special = repo.document("special_tokens_map.json", SPECIAL_TOKENS) or {}
+    vocab = repo.document("vocab.json", VOCAB)
     if vocab is None:
         raise UsageError(f"{where}: no readable vocab.json, so its CTC outputs cannot be spelled")
     if vocab and all(isinstance(v, dict) for v in vocab.values()):  # a multilingual vocab.json, one per language
@@ -159,12 +226,11 @@ def vocabulary(repo: ForeignRepo, where: str) -> Vocabulary:
         vocab = vocab[lang]
     ids: dict[int, str] = {}
     for text, index in vocab.items():
-        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < MAX_VOCAB:
-            raise UsageError(f"{where}: vocab.json maps {text!r} to {index!r}, not a token id")
+        if not isinstance(index, int):  # a language's vocabulary beside single tokens
+            raise UsageError(f"{where}: vocab.json maps {text!r} to a mapping among token ids")
         ids[index] = text
-    added_tokens = tokenizer.get("added_tokens_decoder")
-    for index, added in (added_tokens if isinstance(added_tokens, dict) else {}).items():
-        if str(index).isdigit() and int(index) < MAX_VOCAB and _token(added):
+    for index, added in (tokenizer.get("added_tokens_decoder") or {}).items():
+        if _token(added):
             ids.setdefault(int(index), _token(added))
     if not ids:
         raise UsageError(f"{where}: vocab.json names no tokens")
@@ -183,8 +249,8 @@ def vocabulary(repo: ForeignRepo, where: str) -> Vocabulary:
             blank=tokens.index(pad),
             delimiter=delimiter,
             unknown=option("unk_token", None),
-            lowercase=tokenizer.get("do_lower_case") is True,
-            clean_up=tokenizer.get("clean_up_tokenization_spaces") is True,
+            lowercase=tokenizer.get("do_lower_case", False),
+            clean_up=tokenizer.get("clean_up_tokenization_spaces", False),
         )
     except ValueError as exc:
         raise UsageError(f"{where}: not a CTC vocabulary: {exc}") from None
