@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zoo.core.errors import UsageError
+from zoo.core.errors import UsageError, ZooError
 from zoo.hub.pull import PullResult, foreign_repo
+from zoo.plugin.claims import header_shapes, misfits
 from zoo.plugin.specs import ModelSpec
 from zoo.registry.claims import find_claim
 from zoo.registry.merged import get_registry
@@ -101,8 +102,44 @@ def build_and_load(source: ModelSource, build: Callable[[dict[str, Any]], Any] |
     """Build the model from the source's model_args updated by `overrides` (with `build(args)`: a recipe's
     inference_model; by default the spec's factory), and load its weights strictly, file by file."""
     args = {**source.model_args, **overrides}
+
+    def make() -> Any:
+        return build(args) if build is not None else source.spec.build(**args)
+
+    check_fits(source, make)
     try:
-        model = build(args) if build is not None else source.spec.build(**args)
+        model = make()
     except (TypeError, ValueError) as exc:  # arguments from a config.json, or the caller's
         raise UsageError(source.bad_args.format(error=exc)) from None
     return load_files(model, source.weights, source.what, source.convert, source.allow_pickle)
+
+
+def check_fits(source: ModelSource, make: Callable[[], Any]) -> None:
+    """Refuse model_args that describe more than the weights hold before anything is allocated: the model built
+    on torch's meta device against the safetensors headers' shapes (pickle weights are checked as they load)."""
+    if not source.weights or any(path.suffix != ".safetensors" for path in source.weights):
+        return
+    shapes: dict[str, tuple[int, ...]] = {}
+    for path in source.weights:
+        shapes.update(header_shapes(path, f"{path.name} of {source.what}"))
+    import torch
+
+    source.spec.resolve_factory()  # imported outside the meta device: what its module makes at import stays real
+    try:
+        with torch.device("meta"):
+            model = make()
+            tensors = {key: torch.empty(shape) for key, shape in shapes.items()}
+            found = source.convert(tensors) if source.convert is not None else tensors
+    except ZooError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise UsageError(source.bad_args.format(error=exc)) from None
+    except Exception:  # a model that cannot be built on the meta device is checked as it loads
+        return
+    expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
+    misfit = misfits(expected, {key: tuple(t.shape) for key, t in found.items()})
+    if misfit:
+        raise UsageError(
+            f"{source.what}: the model its config.json describes does not fit its weights, so nothing was built: "
+            f"{misfit}. Restore the config.json that came with the weights."
+        )
