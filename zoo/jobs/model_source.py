@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.core.errors import UsageError, ZooError
+from zoo.core.schema import DocumentError
 from zoo.hub.pull import PullResult, foreign_repo
 from zoo.plugin.claims import header_shapes, misfits
 from zoo.plugin.specs import ModelSpec
@@ -106,7 +107,8 @@ def build_and_load(source: ModelSource, build: Callable[[dict[str, Any]], Any] |
     def make() -> Any:
         return build(args) if build is not None else source.spec.build(**args)
 
-    check_fits(source, make)
+    asked = "its model_args" + "".join(f", {key}={value!r}" for key, value in overrides.items())
+    check_fits(source, make, asked)
     try:
         model = make()
     except (TypeError, ValueError) as exc:  # arguments from a config.json, or the caller's
@@ -114,14 +116,17 @@ def build_and_load(source: ModelSource, build: Callable[[dict[str, Any]], Any] |
     return load_files(model, source.weights, source.what, source.convert, source.allow_pickle)
 
 
-def check_fits(source: ModelSource, make: Callable[[], Any]) -> None:
+def check_fits(source: ModelSource, make: Callable[[], Any], asked: str = "its model_args") -> None:
     """Refuse model_args that describe more than the weights hold before anything is allocated: the model built
     on torch's meta device against the safetensors headers' shapes (pickle weights are checked as they load)."""
     if not source.weights or any(path.suffix != ".safetensors" for path in source.weights):
         return
     shapes: dict[str, tuple[int, ...]] = {}
-    for path in source.weights:
-        shapes.update(header_shapes(path, f"{path.name} of {source.what}"))
+    try:
+        for path in source.weights:
+            shapes.update(header_shapes(path, f"{path.name} of {source.what}"))
+    except DocumentError:
+        return  # a damaged file: loading it names it as the store's reader does
     import torch
 
     source.spec.resolve_factory()  # imported outside the meta device: what its module makes at import stays real
@@ -140,6 +145,6 @@ def check_fits(source: ModelSource, make: Callable[[], Any]) -> None:
     misfit = misfits(expected, {key: tuple(t.shape) for key, t in found.items()})
     if misfit:
         raise UsageError(
-            f"{source.what}: the model its config.json describes does not fit its weights, so nothing was built: "
-            f"{misfit}. Restore the config.json that came with the weights."
+            f"{source.what}: the model {asked} describe does not fit its weights, so nothing was built: {misfit}. "
+            "Use the config.json saved with these weights, or weights of this architecture."
         )
