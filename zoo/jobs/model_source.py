@@ -11,7 +11,7 @@ from typing import Any
 from zoo.core.errors import UsageError, ZooError
 from zoo.core.schema import DocumentError
 from zoo.hub.pull import PullResult, foreign_repo
-from zoo.plugin.claims import header_shapes, misfits
+from zoo.plugin.claims import header_shapes, meta_misfit
 from zoo.plugin.specs import ModelSpec
 from zoo.registry.claims import find_claim
 from zoo.registry.merged import get_registry
@@ -127,22 +127,15 @@ def check_fits(source: ModelSource, make: Callable[[], Any], asked: str = "its m
             shapes.update(header_shapes(path, f"{path.name} of {source.what}"))
     except DocumentError:
         return  # a damaged file: loading it names it as the store's reader does
-    import torch
-
     source.spec.resolve_factory()  # imported outside the meta device: what its module makes at import stays real
     try:
-        with torch.device("meta"):
-            model = make()
-            tensors = {key: torch.empty(shape) for key, shape in shapes.items()}
-            found = source.convert(tensors) if source.convert is not None else tensors
+        misfit = meta_misfit(make, shapes, source.convert)
     except ZooError:
         raise
     except (TypeError, ValueError) as exc:
         raise UsageError(source.bad_args.format(error=exc)) from None
     except Exception:  # a model that cannot be built on the meta device is checked as it loads
         return
-    expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
-    misfit = misfits(expected, {key: tuple(t.shape) for key, t in found.items()})
     if misfit:
         raise UsageError(
             f"{source.what}: the model {asked} describe does not fit its weights, so nothing was built: {misfit}. "

@@ -116,17 +116,9 @@ class ForeignRepo:
             return
         import importlib
 
-        import torch
-
         for module in imports:
             importlib.import_module(module)
-        with torch.device("meta"):
-            model = build(**claim.model_args)
-            tensors = {key: torch.empty(shape) for key, shape in shapes.items()}
-            convert = claim.converter()
-            found = convert(tensors) if convert is not None else tensors
-        expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
-        misfit = misfits(expected, {key: tuple(t.shape) for key, t in found.items()})
+        misfit = meta_misfit(lambda: build(**claim.model_args), shapes, claim.converter())
         if misfit:
             raise UsageError(
                 f"{self.repo_id}: the model its config.json describes does not fit its weights: {misfit}. "
@@ -161,6 +153,23 @@ def header_shapes(path: Path, where: str) -> dict[str, tuple[int, ...]]:
                 f"at {start}-{end} of {data}. {_HINT}"
             )
     return {key: tuple(entry["shape"]) for key, entry in tensors.items()}
+
+
+def meta_misfit(
+    make: Callable[[], Any],
+    shapes: Mapping[str, tuple[int, ...]],
+    convert: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+) -> str:
+    """What differs ("" if nothing) between the model `make()` builds on torch's meta device and tensors of
+    `shapes` (a weights file's header, renamed by `convert`): nothing is allocated."""
+    import torch
+
+    with torch.device("meta"):
+        model = make()
+        tensors = {key: torch.empty(shape) for key, shape in shapes.items()}
+        found = convert(tensors) if convert is not None else tensors
+    expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
+    return misfits(expected, {key: tuple(t.shape) for key, t in found.items()})
 
 
 def misfits(model: Mapping[str, tuple[int, ...]], weights: Mapping[str, tuple[int, ...]], shown: int = 2) -> str:
