@@ -39,7 +39,8 @@ class Rule:
         raise NotImplementedError
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
+    """A value as a message shows it: short, printable, a list or mapping by its kind."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**30:
         return "a larger integer"
     if isinstance(value, (dict, list)):
@@ -58,9 +59,9 @@ class Number(Rule):
     def check(self, value: Any, path: str) -> None:
         ok_type = isinstance(value, int) if self.integer else isinstance(value, (int, float))
         if isinstance(value, bool) or not ok_type or not Interval.parse(self.range).contains(value):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
         if isinstance(value, float) and not math.isfinite(value):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
 
     def describe(self) -> str:
         interval = Interval.parse(self.range)
@@ -78,11 +79,11 @@ class Text(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not isinstance(value, str):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
         if len(value) > self.max_length:
             raise Invalid(path, f"must be at most {self.max_length} characters, got {len(value)}")
         if self.choices and value not in self.choices:
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
 
     def describe(self) -> str:
         return "one of " + ", ".join(self.choices) if self.choices else "a string"
@@ -94,7 +95,7 @@ class Flag(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not isinstance(value, bool):
-            raise Invalid(path, f"must be true or false, got {_shown(value)}")
+            raise Invalid(path, f"must be true or false, got {shown(value)}")
 
     def describe(self) -> str:
         return "true or false"
@@ -139,7 +140,7 @@ class OneOf(Rule):
                 return
             except Invalid:
                 continue
-        raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+        raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
 
     def describe(self) -> str:
         return " or ".join(rule.describe() for rule in self.rules)
@@ -156,7 +157,7 @@ class ListOf(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not isinstance(value, list):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
         if self.length is not None and len(value) != self.length:
             raise Invalid(path, f"must hold {self.length} items, got {len(value)}")
         if not self.min_length <= len(value) <= self.max_length:
@@ -178,7 +179,7 @@ class MapOf(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not isinstance(value, Mapping):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
         if len(value) > self.max_length:
             raise Invalid(path, f"must hold at most {self.max_length} entries, got {len(value)}")
         for key, item in value.items():
@@ -199,7 +200,7 @@ class Fields(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not isinstance(value, Mapping):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
         for name in self.required:
             if name not in value:
                 raise Invalid(_join(path, name), "is missing")

@@ -10,13 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from zoo.core.paths import CONTROL_RE, is_repo_id
-from zoo.core.schema import Invalid, Rule, Text
-from zoo.core.text import printable
-
-
-def _shown(value: Any) -> str:
-    text = "a list" if isinstance(value, list) else "a mapping" if isinstance(value, dict) else repr(value)
-    return printable(text if len(text) <= 60 else text[:57] + "...", keep_newlines=False)
+from zoo.core.schema import Invalid, Rule, Text, shown
 
 
 @dataclass(frozen=True)
@@ -28,7 +22,7 @@ class Line(Rule):
     def check(self, value: Any, path: str) -> None:
         Text(self.max_length).check(value, path)
         if CONTROL_RE.search(value):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
 
     def describe(self) -> str:
         return "one line of text without control characters"
@@ -40,7 +34,7 @@ class RepoId(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not is_repo_id(value):
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
 
     def describe(self) -> str:
         return "a Hub repo id like 'org/name'"
@@ -52,7 +46,7 @@ class Timestamp(Rule):
 
     def check(self, value: Any, path: str) -> None:
         if not isinstance(value, str) or len(value) > 40 or parse_timestamp(value) is None:
-            raise Invalid(path, f"must be {self.describe()}, got {_shown(value)}")
+            raise Invalid(path, f"must be {self.describe()}, got {shown(value)}")
 
     def describe(self) -> str:
         return "an ISO 8601 date and time with a time zone"
