@@ -270,6 +270,37 @@ def write_image_folder(
     return folder
 
 
+def stored_pngs(folder: Path, classes: dict[str, tuple[int, int, int]] | None = None) -> Path:
+    """write_image_folder's images (4 per class) saved uncompressed: other pixels then take the same bytes."""
+    from PIL import Image
+
+    write_image_folder(folder, classes or {"red": (200, 30, 30), "blue": (30, 30, 200)}, per_class=4)
+    for path in folder.glob("*/*.png"):
+        Image.open(path).save(path, compress_level=0)
+    return folder
+
+
+def edit_in_place(path: Path) -> None:
+    """Other pixels in the same number of bytes, with the mtime set back: only the bytes tell."""
+    import numpy as np
+    from PIL import Image
+
+    before = path.stat()
+    Image.fromarray(255 - np.asarray(Image.open(path))).save(path, compress_level=0)
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
+
+
+def unwritable(tmp_path: Path) -> Path:
+    """A folder in which nothing can be made: a read-only folder, or /sys for root (whom permissions do not stop)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o500)
+        return folder
+    return Path("/sys")
+
+
 @pytest.fixture(scope="session")
 def timm_resnet18(hub_root, tmp_path_factory):
     """The Hub's timm/resnet18.tv_in1k as it is laid out: safetensors + a pickle copy + timm's config.json."""

@@ -1,11 +1,9 @@
 """Paths the file system refuses, given to any command: one line naming the flag, the path and the reason, exit 2,
 nothing made. And the CLI's last line of defence for an OSError that nothing else caught."""
 
-import os
-from pathlib import Path
 
 import pytest
-from zoo_fixtures import assert_clean_error
+from zoo_fixtures import assert_clean_error, unwritable
 
 LONG = "n" * 300
 TOO_LONG = "...(300 bytes)' is 300 bytes long, more than the file system allows (255): use a shorter name"
@@ -14,13 +12,6 @@ A_FILE = "a-file: it is a file, not a folder"
 UNWRITABLE = "choose a folder you can write"
 
 
-def unwritable(tmp_path: Path) -> Path:
-    """A folder in which nothing can be made: a read-only folder, or /sys for root (whom permissions do not stop)."""
-    if os.geteuid() != 0:
-        folder = tmp_path / "read-only"
-        folder.mkdir(mode=0o500)
-        return folder
-    return Path("/sys")
 
 
 # (arguments, the flag named, the reason); {file} is a file, {long} a name too long, {ro} a folder nothing is made in

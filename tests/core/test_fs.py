@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from zoo_fixtures import unwritable
 
 from zoo.core import atomic
 from zoo.core.cache import read_cache
@@ -17,13 +18,6 @@ from zoo.core.text import printable
 LONG = "n" * 300
 
 
-def unwritable(tmp_path: Path) -> Path:
-    """A folder in which nothing can be made: a read-only folder, or /sys for root (whom permissions do not stop)."""
-    if os.geteuid() != 0:
-        folder = tmp_path / "read-only"
-        folder.mkdir(mode=0o500)
-        return folder
-    return Path("/sys")
 
 
 @pytest.fixture

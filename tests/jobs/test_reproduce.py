@@ -11,7 +11,15 @@ import shlex
 import shutil
 
 import pytest
-from zoo_fixtures import ZOO, assert_clean_error, free_port, write_cifar10, write_image_folder
+from zoo_fixtures import (
+    ZOO,
+    assert_clean_error,
+    edit_in_place,
+    free_port,
+    stored_pngs,
+    write_cifar10,
+    write_image_folder,
+)
 
 from zoo.hub.local_git import LocalHub
 from zoo.jobs.reproduce import _settings, compare
@@ -120,25 +128,8 @@ def test_settings_committed_later_retrain_to_other_weights_and_differ(run_zoo, p
     assert abs(accuracy["delta"]) > result["tolerance"]
 
 
-def stored_pngs(folder):
-    """Two classes of images saved uncompressed: other pixels then take the same number of bytes."""
-    from PIL import Image
-
-    write_image_folder(folder, {"red": (200, 30, 30), "blue": (30, 30, 200)}, per_class=4)
-    for path in folder.glob("*/*.png"):
-        Image.open(path).save(path, compress_level=0)
-    return folder
 
 
-def edit_in_place(path):
-    """Other pixels in the same number of bytes, with the mtime set back: only the bytes tell."""
-    import numpy as np
-    from PIL import Image
-
-    before = path.stat()
-    Image.fromarray(255 - np.asarray(Image.open(path))).save(path, compress_level=0)
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert (path.stat().st_size, path.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
 
 
 def test_changed_data_is_refused_naming_both_fingerprints(run_zoo, tmp_path):

@@ -3,12 +3,19 @@ import os
 import shutil
 import signal
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 from torch.utils.data import DataLoader
-from zoo_fixtures import assert_clean_error, history, same_weights, start_and_wait_for, write_image_folder
+from zoo_fixtures import (
+    assert_clean_error,
+    edit_in_place,
+    history,
+    same_weights,
+    start_and_wait_for,
+    stored_pngs,
+    write_image_folder,
+)
 from zoo_images import imagefolder
 from zoo_images.common import load_image
 from zoo_images.files import use_cache
@@ -146,25 +153,12 @@ def test_a_folder_of_only_broken_images(tmp_path, monkeypatch):
         load(tmp_path)
 
 
-def stored_pngs(folder):
-    """write_image_folder's images saved uncompressed: other pixels then take the same number of bytes."""
-    write_image_folder(folder, COLOURS, per_class=4)
-    for path in folder.glob("*/*.png"):
-        Image.open(path).save(path, compress_level=0)
-    return folder
 
 
-def edit_in_place(path):
-    """Other pixels in the same number of bytes, with the mtime set back: only the bytes tell."""
-    before = path.stat()
-    Image.fromarray(255 - np.asarray(Image.open(path))).save(path, compress_level=0)
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    after = path.stat()
-    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
 
 
 def test_the_fingerprint_follows_the_bytes_only(tmp_path):
-    data = stored_pngs(tmp_path / "a" / "flowers")
+    data = stored_pngs(tmp_path / "a" / "flowers", COLOURS)
     first = load(data, size=8).info["fingerprint"]
     copy = shutil.copytree(data, tmp_path / "b" / "other-name")  # another root, other inodes and mtimes
     os.utime(data / "red" / "1.png", ns=(1, 1))  # touched
@@ -208,7 +202,7 @@ def test_a_bad_cache_mode_is_a_usage_error(run_zoo, tmp_path):
 
 
 def test_resume_refuses_an_image_edited_in_place_at_the_same_size(run_zoo, tmp_path):
-    data = stored_pngs(tmp_path / "images")
+    data = stored_pngs(tmp_path / "images", COLOURS)
     args = ["train", "cnn", "--dataset", "imagefolder", "--data-dir", str(data), "--epochs", "1", "--device", "cpu"]
     out = tmp_path / "run"
     assert run_zoo(*args, "--quiet", "--out", str(out)).returncode == 0
