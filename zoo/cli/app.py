@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from zoo._version import __version__
-from zoo.cli import hub, models, plugins, runs, training
+from zoo.cli import deploy, hub, models, plugins, runs, training
 from zoo.core.errors import ZooError, shown_once
 from zoo.core.fs import os_error_line
 from zoo.core.text import printable
@@ -66,6 +66,7 @@ app.command("runs")(runs.runs_)
 app.command()(training.reproduce)
 app.command("eval")(training.eval_)
 app.command("predict")(training.predict_)
+app.command()(deploy.export)
 
 
 def _fail(exc: ZooError) -> None:

@@ -205,6 +205,9 @@ def predict_(
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
     hub: HubOption = None,
     allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickle weights.")] = False,
+    runtime: Annotated[
+        str, typer.Option(help="torch, or onnx / pt2: the file 'zoo export' wrote to the run folder or repo.")
+    ] = "torch",
     as_json: JsonOption = False,
 ) -> None:
     """Predict with a run folder or pretrained model: top-k classes, a transcript, or items."""
@@ -215,7 +218,7 @@ def predict_(
         raise UsageError("give at least one INPUT (or --user ID for a recommender)")
     check_target(target, "MODEL|RUN_DIR")
     check_hub(hub)
-    rows = predict(target, every, top=top, device=device, hub=hub, allow_pickle=allow_pickle)
+    rows = predict(target, every, top=top, device=device, hub=hub, allow_pickle=allow_pickle, runtime=runtime)
     if as_json:
         render.print_json(rows)
         return

@@ -8,6 +8,7 @@ from typing import Any
 
 from zoo.core.errors import UsageError, ZooError
 from zoo.hub.pull import download
+from zoo.jobs.artifacts import FORMATS, artifact_path, load_file
 from zoo.jobs.model_source import build_and_load, from_pulled, from_run_folder
 from zoo.jobs.train import make_recipe, resolve, settings
 from zoo.store.card import dataset_name
@@ -40,6 +41,18 @@ def load_for_inference(
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), recipe.run_config
 
 
+def exported_model(target: str, folder: Path, fmt: str) -> Any:
+    """The run folder's or the pulled repository's export of `fmt`, ready to run; one line on how to make it."""
+    path = artifact_path(folder, fmt)
+    if not path.is_file():
+        where = "the run folder" if Path(target).is_dir() else "the repository"
+        raise UsageError(
+            f"{where} has no {path.name}: make one with 'zoo export {target} --format {fmt}'"
+            + (" and publish it with 'zoo publish --export'" if not Path(target).is_dir() else "")
+        )
+    return load_file(path, fmt)
+
+
 def evaluate(
     target: str,
     dataset: str | None = None,
@@ -65,11 +78,19 @@ def predict(
     device: str | None = None,
     hub: str | None = None,
     allow_pickle: bool = False,
+    runtime: str = "torch",
 ) -> list[dict[str, Any]]:
-    """`zoo predict`: one output per input, as the model's task renders it."""
+    """`zoo predict`: one output per input, as the model's task renders it; `runtime` onnx or pt2 runs the run's
+    (or the repo's) exported file instead of the eager model."""
     if top < 1:
         raise UsageError(f"--top must be at least 1, got {top}")
-    recipe, model, config = load_for_inference(target, device=device, hub=hub, allow_pickle=allow_pickle)
+    if runtime not in ("torch", *FORMATS):
+        raise UsageError(f"--runtime must be one of torch, {', '.join(FORMATS)}, got {runtime!r}")
+    recipe, model, config = load_for_inference(
+        target, device="cpu" if runtime != "torch" else device, hub=hub, allow_pickle=allow_pickle
+    )
+    if runtime != "torch":
+        model = exported_model(target, recipe.run_folder, runtime)
     import torch
 
     with torch.no_grad():

@@ -6,8 +6,10 @@ entry-point module may import it at the top.
 - `hookimpl` marks the hook functions (see zoo.plugin.hooks for the contract; `HOOK_NAMES` lists them).
 - `ModelSpec`, `DatasetSpec`, `RecipeSpec`, `LoggerSpec` are what the `register_*` hooks register; `Sample` is what a
   dataset's sample function returns; `WeightsEntry` is one named set of pretrained weights in a catalog.
-- `Recipe` is the base class of a recipe's factory; `Data` is what a dataset adapter returns; `TrainConfig` is the
-  recipe's settings. `TrainingLogger` is the base class of a logger's factory.
+- `Recipe` is the base class of a recipe's factory (`device_of`, `first_output` help its inference methods);
+  `Data` is what a dataset adapter returns; `TrainConfig` is the recipe's settings.
+  `TrainingLogger` is the base class of a logger's factory.
+- `ExampleInputs`, `Axis` and `Agreement` are what a recipe gives export and its parity gate (zoo.plugin.export).
 - `ForeignRepo` is what the `claim_repo` hook sees of a Hub repository saved by another library; `Claim` is what
   it returns to load that repository.
 - `ZooError`, `UsageError` and `ZooWarning` are the errors and warnings a plugin raises and emits for the user.
@@ -24,18 +26,22 @@ from zoo.core.cache import cache_dir, read_cache
 from zoo.core.errors import UsageError, ZooError, ZooWarning, warn
 from zoo.plugin.claims import Claim, ForeignRepo
 from zoo.plugin.config import TrainConfig
+from zoo.plugin.export import Agreement, Axis, ExampleInputs
 from zoo.plugin.hooks import HOOK_NAMES, hookimpl
 from zoo.plugin.loggers import TrainingLogger
-from zoo.plugin.recipe import Data, Recipe
+from zoo.plugin.recipe import Data, Recipe, device_of, first_output
 from zoo.plugin.services import PretrainedWeights
 from zoo.plugin.specs import DatasetSpec, LoggerSpec, ModelSpec, RecipeSpec, Sample
 from zoo.plugin.weights_entry import WeightsEntry
 
 __all__ = [
     "HOOK_NAMES",
+    "Agreement",
+    "Axis",
     "Claim",
     "Data",
     "DatasetSpec",
+    "ExampleInputs",
     "ForeignRepo",
     "LoggerSpec",
     "ModelSpec",
@@ -52,6 +58,8 @@ __all__ = [
     "atomic_replace",
     "atomic_write_text",
     "cache_dir",
+    "device_of",
+    "first_output",
     "hookimpl",
     "read_cache",
     "warn",

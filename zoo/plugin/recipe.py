@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zoo.plugin.config import TrainConfig
+from zoo.plugin.export import Agreement, ExampleInputs
 from zoo.plugin.services import NoPretrainedWeights, PretrainedWeights
 
 if TYPE_CHECKING:  # for the annotations only: importing a recipe module must not import torch
@@ -200,7 +201,52 @@ class Recipe:
         return None
 
     # Inference --------------------------------------------------------------------------------------------
+    # `zoo predict` calls `predict`; `zoo serve` calls `decode` on each request as it arrives (a bad input is
+    # refused there, alone) and `predict_batch` on the batch. `model` may be the eager model or an exported one
+    # (onnxruntime, torch.export) that takes and returns the same tensors: use `device_of(model)`, not its
+    # parameters.
 
-    def predict(self, model: nn.Module, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
-        """One output per input: top-k classes, a transcript, or items; rendered by the plugin's task."""
+    def decode(self, source: str, run_config: dict[str, Any]) -> Any:  # noqa: ARG002 - for subclasses
+        """One input (a file path or an id) read and checked, ready to batch; a bad input raises UsageError."""
+        return source
+
+    def predict_batch(self, model: Any, samples: list[Any], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """One output per decoded sample: top-k classes, a transcript, or items."""
         raise NotImplementedError(f"the recipe {type(self).__name__} does not predict")
+
+    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """One output per input, rendered by the plugin's task."""
+        return self.predict_batch(model, [self.decode(i, run_config) for i in inputs], top, run_config)
+
+    # Export (zoo export, and its parity gate) -----------------------------------------------------------------
+
+    def example_inputs(self, batch_size: int) -> ExampleInputs:
+        """`batch_size` real samples of the task as the model's forward takes them, with their dynamic axes;
+        `run_config` and `run_folder` are set. Subclasses of the built-in task recipes inherit theirs."""
+        raise NotImplementedError(
+            f"the recipe {type(self).__name__} gives no example inputs: implement Recipe.example_inputs and "
+            "Recipe.agreement (CONTRIBUTING.md, 'Export'), or subclass a built-in task's recipe"
+        )
+
+    def agreement(self, eager: Any, exported: Any, inputs: ExampleInputs) -> Agreement:
+        """How often the exported model's first output gives the eager model's answer (top-1, transcript, top-N)."""
+        raise NotImplementedError(
+            f"the recipe {type(self).__name__} cannot judge agreement: implement Recipe.agreement "
+            "(CONTRIBUTING.md, 'Export')"
+        )
+
+
+def device_of(model: Any) -> Any:
+    """The device a model's inputs go to: its first parameter's, else the CPU (an exported model)."""
+    import torch
+
+    parameters = getattr(model, "parameters", None)
+    first = next(iter(parameters()), None) if callable(parameters) else None
+    return first.device if first is not None else torch.device("cpu")
+
+
+def first_output(output: Any) -> Any:
+    """The first tensor of a forward's output (a tensor, or a tuple such as torchaudio's (logits, lengths))."""
+    while isinstance(output, (tuple, list)):
+        output = output[0]
+    return output

@@ -19,9 +19,25 @@ DATA = "data"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 # The launcher's files while torchrun runs a job: the job, rank 0's result, each failing rank's error.
 JOB, RESULT, ERROR_PREFIX = ".job.json", ".result.json", ".error-rank"
+#: `zoo export`'s files in a run folder, and in a repository `zoo publish --export` made (pinned like the weights)
+EXPORTS = {"onnx": "model.onnx", "pt2": "model.pt2"}
 # What `zoo train` writes into a run folder; anything else there belongs to the user.
 RUN_FILES = frozenset(
-    {WEIGHTS, CONFIG, METRICS, HISTORY, LOG, DATA, CHECKPOINT.parts[0], JOB, RESULT, PUBLISHED, TENSORBOARD, LOGS}
+    {
+        WEIGHTS,
+        CONFIG,
+        METRICS,
+        HISTORY,
+        LOG,
+        DATA,
+        CHECKPOINT.parts[0],
+        JOB,
+        RESULT,
+        PUBLISHED,
+        TENSORBOARD,
+        LOGS,
+        *EXPORTS.values(),
+    }
 )
 #: what a published repository holds besides the run's weights, config, metrics and data/: the model card and the
 #: training curves (documentation: a catalog entry does not pin them)

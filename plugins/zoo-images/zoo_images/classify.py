@@ -9,7 +9,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zoo.plugin import Data, Recipe, UsageError
+from zoo.plugin import Agreement, Axis, Data, ExampleInputs, Recipe, UsageError, ZooError, device_of, first_output
 from zoo_images.augment import normalize, random_crop_flip
 from zoo_images.common import load_image, read_rgb
 from zoo_images.decode import EncodedBatch, decode_batch
@@ -149,9 +149,75 @@ class ImageClassificationRecipe(Recipe):
     def labels_for(self, run_config: dict[str, Any], classes: int) -> list[str]:
         return run_config.get("labels") or [str(i) for i in range(classes)]
 
-    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
-        pre = run_config.get("preprocessing") or {"size": 32, "mean": [0.5] * 3, "std": [0.25] * 3}
-        device = next(model.parameters()).device
-        images = torch.stack([load_for_weights(path, pre) for path in inputs]).to(device)
-        logits = model(normalize(images, pre["mean"], pre["std"]))
+    # Inference and export ------------------------------------------------------------------------------------
+
+    def preprocessing(self, run_config: dict[str, Any]) -> dict[str, Any]:
+        """How inputs are prepared for these weights (the run's, else the plain defaults)."""
+        return run_config.get("preprocessing") or {"size": 32, "mean": [0.5] * 3, "std": [0.25] * 3}
+
+    def decode(self, source: str, run_config: dict[str, Any]) -> torch.Tensor:
+        """An image file as the weights expect it: uint8 3 x H x W."""
+        return load_for_weights(source, self.preprocessing(run_config))
+
+    def predict_batch(self, model: Any, samples: list[Any], top: int, run_config: dict[str, Any]) -> list[Any]:
+        pre = self.preprocessing(run_config)
+        images = torch.stack(samples).to(device_of(model))
+        logits = first_output(model(normalize(images, pre["mean"], pre["std"])))
         return top_labels(logits, self.labels_for(run_config, logits.shape[1]), top)
+
+    def example_inputs(self, batch_size: int) -> ExampleInputs:
+        """Images of the run's validation split when its data is at hand, else images this plugin draws."""
+        pre = self.preprocessing(self.run_config or {})
+        images, source = self._validation_images(batch_size)
+        if images is None:
+            images, source = example_images(batch_size, input_size(pre)), "images zoo_images draws"
+        batch = Axis("batch", min=1, max=4096)
+        return ExampleInputs((normalize(images, pre["mean"], pre["std"]),), ("images",), ({0: batch},), source)
+
+    def _validation_images(self, count: int) -> tuple[torch.Tensor | None, str]:
+        """`count` images of the run's dataset (the validation split), or None when the data is not at hand."""
+        if getattr(self, "_examples", None) is None:
+            try:
+                data = self.build_data()
+            except (UsageError, ZooError, OSError, ValueError):
+                self._examples = (None, "")
+            else:
+                split = data.val if data.val is not None else data.train
+                first = split[0][0] if len(split) else None
+                if not isinstance(first, torch.Tensor) or first.dtype != torch.uint8:
+                    self._examples = (None, "")
+                else:
+                    count_all = min(len(split), 64)
+                    stacked = torch.stack([split[i][0] for i in range(count_all)])
+                    self._examples = (stacked, f"the validation split of {self.dataset_spec.name}")
+        images, source = self._examples
+        if images is None or len(images) < count:
+            return None, ""
+        return images[:count], source
+
+    def agreement(self, eager: Any, exported: Any, inputs: ExampleInputs) -> Agreement:  # noqa: ARG002
+        same = (eager.argmax(-1) == exported.argmax(-1)).sum().item()
+        return Agreement("top-1", int(same), len(eager))
+
+
+def input_size(pre: dict[str, Any]) -> tuple[int, int]:
+    """The height and width of the images the weights take after their preprocessing."""
+    if "input_size" in pre or "crop" in pre:
+        return eval_geometry(pre)[1]
+    return (int(pre.get("size", 32)),) * 2
+
+
+def example_images(count: int, size: tuple[int, int], seed: int = 0) -> torch.Tensor:
+    """`count` uint8 images with the structure of photographs (smooth shapes and gradients, some texture), made
+    the same way every time: inputs for the parity gate when no dataset is at hand."""
+    generator = torch.Generator().manual_seed(seed)
+    h, w = size
+    ys = torch.linspace(0, 1, h).view(1, 1, h, 1)
+    xs = torch.linspace(0, 1, w).view(1, 1, 1, w)
+    base = torch.rand(count, 3, 1, 1, generator=generator)
+    slope = torch.rand(count, 3, 2, 1, 1, generator=generator) - 0.5
+    image = base + slope[:, :, 0] * ys + slope[:, :, 1] * xs
+    coarse = torch.rand(count, 3, 6, 6, generator=generator)
+    image = image + 0.5 * F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=False)
+    image = image + 0.05 * torch.rand(count, 3, h, w, generator=generator)
+    return (image / 1.6).clamp(0, 1).mul(255).round().to(torch.uint8)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from zoo.plugin import Data, Recipe, UsageError
+from zoo.plugin import Agreement, Axis, Data, ExampleInputs, Recipe, UsageError, device_of, first_output
 from zoo_recsys.index import NAME as INDEX
 from zoo_recsys.index import Index
 
@@ -76,8 +76,10 @@ class RecommenderRecipe(Recipe):
         return super().make_optimizer(params)
 
     def scores(self, model: Any, user: int, items: int) -> torch.Tensor:
-        device = next(model.parameters()).device
-        return model(torch.full((items,), user, device=device), torch.arange(items, device=device)).float()
+        device = device_of(model)
+        return first_output(
+            model(torch.full((items,), user, device=device), torch.arange(items, device=device))
+        ).float()
 
     def _index_path(self) -> Path:
         return Path(self.run_folder or ".") / "data" / INDEX
@@ -115,15 +117,59 @@ class RecommenderRecipe(Recipe):
             self.check_model_args(args)
         return super().inference_model(args)
 
+    def decode(self, source: str, run_config: dict[str, Any]) -> str:  # noqa: ARG002
+        """A raw user id this model knows; an unknown one is refused (`predict` answers it with popular items)."""
+        ids = self.id_index()
+        if source not in ids.user_index:
+            raise UsageError(
+                f"unknown user id {source!r:.40}: this model knows {len(ids.users)} users "
+                f"(e.g. {', '.join(ids.users[:3])})"
+            )
+        return source
+
     def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
+        """As predict_batch, where an unknown user gets the most popular items instead of a refusal."""
+        return self.predict_batch(model, list(inputs), top, run_config)
+
+    def predict_batch(self, model: Any, samples: list[Any], top: int, run_config: dict[str, Any]) -> list[Any]:
         """Top-N unseen items for each raw user id; an unknown user gets the most popular items, marked so. Every
         row has item, score (None for a popular item: the model has no score for an unknown user), title and
         popular."""
         ids = self.id_index()
         self.check_model_args(run_config.get("model_args") or {})
-        return [
-            self._popular(ids, top) if raw not in ids.user_index else self._top(model, ids, raw, top) for raw in inputs
-        ]
+        known = ids.user_index
+        return [self._top(model, ids, raw, top) if raw in known else self._popular(ids, top) for raw in samples]
+
+    # Export -------------------------------------------------------------------------------------------------
+
+    def example_inputs(self, batch_size: int) -> ExampleInputs:
+        """`batch_size` users of the run's id index, each paired with every item: the pairs top-N is made of."""
+        ids = self.id_index()
+        users, items = len(ids.users), len(ids.items)
+        chosen = torch.linspace(0, users - 1, batch_size).round().long()
+        pairs = Axis("batch", min=1, max=1 << 30)
+        return ExampleInputs(
+            (chosen.repeat_interleave(items), torch.arange(items).repeat(batch_size)),
+            ("users", "items"),
+            ({0: pairs}, {0: pairs}),
+            f"{batch_size} users of the run's id index, with each of its {items} items",
+            extra={"users": chosen.tolist(), "items": items},
+        )
+
+    def agreement(self, eager: Any, exported: Any, inputs: ExampleInputs) -> Agreement:
+        """Identical top-10 items (in order, seen items excluded) for each user of the batch."""
+        ids = self.id_index()
+        count = len(inputs.extra["users"])
+        same = 0
+        for user, a, b in zip(inputs.extra["users"], eager.view(count, -1), exported.view(count, -1), strict=True):
+            seen = torch.from_numpy(ids.seen(user).astype(np.int64))
+            a, b = (
+                a.float().clone().index_fill_(0, seen, float("-inf")),
+                b.float().clone().index_fill_(0, seen, float("-inf")),
+            )
+            k = min(10, len(a))
+            same += a.topk(k).indices.tolist() == b.topk(k).indices.tolist()
+        return Agreement("top-10 items", same, count)
 
     @staticmethod
     def _popular(ids: Index, top: int) -> list[dict[str, Any]]:

@@ -93,10 +93,11 @@ class ResNetFinetune(ImageClassificationRecipe):
             return run_config["labels"]
         return imagenet_categories() if classes == 1000 else [str(i) for i in range(classes)]
 
-    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:
-        if not run_config.get("preprocessing"):
-            run_config = {
-                **run_config,
-                "preprocessing": {"resize": 256, "crop": 224, "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)},
-            }
-        return super().predict(model, inputs, top, run_config)
+    def preprocessing(self, run_config: dict[str, Any]) -> dict[str, Any]:
+        """The run's preprocessing; torchvision's ImageNet eval transform for weights that record none."""
+        return run_config.get("preprocessing") or {
+            "resize": 256,
+            "crop": 224,
+            "mean": list(IMAGENET_MEAN),
+            "std": list(IMAGENET_STD),
+        }

@@ -10,10 +10,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from zoo.plugin import Data, Recipe, UsageError
+from zoo.plugin import Agreement, Axis, Data, ExampleInputs, Recipe, UsageError, ZooError
 from zoo_wav2vec import audio
+from zoo_wav2vec.audio import normalized
 from zoo_wav2vec.metrics import error_counts
-from zoo_wav2vec.transcribe import batch_greedy, frame_logits, greedy
+from zoo_wav2vec.transcribe import MIN_SECONDS, batch_greedy, frame_logits, greedy
 from zoo_wav2vec.vocab import DEFAULT, Vocabulary
 
 
@@ -155,21 +156,93 @@ class Wav2Vec2CTCFinetune(Recipe):
 
     # Inference -----------------------------------------------------------------------------------------------
 
-    def predict(self, model: Any, inputs: list[str], top: int, run_config: dict[str, Any]) -> list[Any]:  # noqa: ARG002
-        """The transcript of each audio file (long files in overlapping chunks)."""
+    def decode(self, source: str, run_config: dict[str, Any]) -> torch.Tensor:
+        """An audio file as a mono waveform at the weights' sample rate; audio too short to transcribe is refused."""
+        rate = self.sample_rate(run_config)
+        wave = audio.load(Path(source), normalize=False, sample_rate=rate)
+        check_length(wave, rate, Path(source).name)
+        return wave
+
+    def predict_batch(self, model: Any, samples: list[Any], top: int, run_config: dict[str, Any]) -> list[Any]:  # noqa: ARG002
+        """The transcript of each waveform (long ones in overlapping chunks)."""
         vocab = self.vocabulary(run_config)
-        preprocessing = run_config.get("preprocessing") or {}
-        rate = int(preprocessing.get("sample_rate", audio.SAMPLE_RATE))
-        out = []
-        for path in inputs:
-            wave = audio.load(Path(path), normalize=False, sample_rate=rate)
-            logits = frame_logits(
-                model,
-                wave,
-                rate,
-                self.options["chunk_seconds"],
-                self.options["overlap_seconds"],
-                normalize=bool(preprocessing.get("normalize", True)),
-            )
-            out.append(greedy(logits, vocab))
-        return out
+        rate = self.sample_rate(run_config)
+        normalize = bool((run_config.get("preprocessing") or {}).get("normalize", True))
+        o = self.options
+        return [
+            greedy(frame_logits(model, wave, rate, o["chunk_seconds"], o["overlap_seconds"], normalize), vocab)
+            for wave in samples
+        ]
+
+    @staticmethod
+    def sample_rate(run_config: dict[str, Any]) -> int:
+        return int((run_config.get("preprocessing") or {}).get("sample_rate", audio.SAMPLE_RATE))
+
+    # Export -------------------------------------------------------------------------------------------------
+
+    def example_inputs(self, batch_size: int) -> ExampleInputs:
+        """`batch_size` utterances of the run's validation split when its data is at hand, else speech-like
+        sounds this plugin makes; cut to one length, normalised as prediction normalises them."""
+        config = self.run_config or {}
+        rate = self.sample_rate(config)
+        waves, source = self._validation_waves(batch_size, rate)
+        if waves is None:
+            waves, source = example_sounds(batch_size, rate), "sounds zoo_wav2vec makes"
+        if bool((config.get("preprocessing") or {}).get("normalize", True)):
+            waves = torch.stack([normalized(w) for w in waves])
+        axes = {
+            0: Axis("batch", min=1, max=256),
+            1: Axis(
+                "time", min=round(MIN_EXPORT_SECONDS * rate), max=rate * 600, unit=f"samples of audio at {rate} Hz"
+            ),
+        }
+        return ExampleInputs((waves,), ("waveforms",), (axes,), source)
+
+    def _validation_waves(self, count: int, rate: int) -> tuple[torch.Tensor | None, str]:
+        try:
+            data = self.build_data()
+        except (UsageError, ZooError, OSError, ValueError):
+            return None, ""
+        split = data.val if data.val is not None else data.train
+        if len(split) < count:
+            return None, ""
+        waves = [split[i][0].float() for i in range(count)]
+        length = min(len(w) for w in waves)
+        if length < MIN_EXPORT_SECONDS * rate:
+            return None, ""
+        return torch.stack([w[:length] for w in waves]), f"the validation split of {self.dataset_spec.name}"
+
+    def agreement(self, eager: Any, exported: Any, inputs: ExampleInputs) -> Agreement:  # noqa: ARG002
+        vocab = self.vocabulary(self.run_config or {})
+        same = sum(greedy(a, vocab) == greedy(b, vocab) for a, b in zip(eager, exported, strict=True))
+        return Agreement("transcripts", int(same), len(eager))
+
+
+#: the shortest audio an exported model takes: 0.1 s (five frames of 20 ms)
+MIN_EXPORT_SECONDS = 0.1
+
+
+def check_length(wave: torch.Tensor, rate: int, name: str) -> None:
+    if wave.shape[-1] < MIN_SECONDS * rate:
+        raise UsageError(
+            f"{name}: {wave.shape[-1] / rate * 1000:.0f} ms of audio is too short to transcribe "
+            f"(at least {MIN_SECONDS * 1000:.0f} ms)"
+        )
+
+
+def example_sounds(count: int, rate: int, seconds: float = 1.0, seed: int = 0) -> torch.Tensor:
+    """`count` speech-like sounds (a voiced source whose pitch glides, shaped by moving formants, with pauses),
+    made the same way every time: inputs for the parity gate when no speech data is at hand."""
+    generator = torch.Generator().manual_seed(seed)
+    t = torch.arange(round(seconds * rate)) / rate
+    out = []
+    for _ in range(count):
+        f0 = 100 + 120 * torch.rand(1, generator=generator) + 30 * torch.sin(2 * torch.pi * 3 * t)
+        phase = 2 * torch.pi * torch.cumsum(f0 / rate, 0)
+        wave = sum(torch.sin(k * phase) / k for k in range(1, 12))
+        formant = 500 + 1500 * torch.rand(1, generator=generator)
+        wave = wave * (1 + 0.5 * torch.sin(2 * torch.pi * formant * t))
+        syllables = (torch.sin(2 * torch.pi * (3 + 2 * torch.rand(1, generator=generator)) * t) > -0.3).float()
+        noise = 0.01 * torch.randn(len(t), generator=generator)
+        out.append(0.1 * wave * syllables + noise)
+    return torch.stack(out)

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from zoo.plugin import ZooError
+from zoo.plugin import ZooError, device_of, first_output
 from zoo_wav2vec.audio import normalized
 from zoo_wav2vec.vocab import Vocabulary
 
@@ -32,12 +32,12 @@ def frame_logits(
         raise ValueError("chunk_seconds must be positive and overlap_seconds non-negative")
     if wave.shape[-1] < MIN_SECONDS * sample_rate:
         raise ZooError(f"{wave.shape[-1] / sample_rate * 1000:.0f} ms of audio is too short to transcribe")
-    device = next(model.parameters()).device
+    device = device_of(model)
     chunk, overlap, total = int(chunk_seconds * sample_rate), int(overlap_seconds * sample_rate), wave.shape[-1]
 
     def run(window: torch.Tensor) -> torch.Tensor:
         window = normalized(window) if normalize else window
-        return model(window[None].to(device))[0][0].float().cpu()
+        return first_output(model(window[None].to(device)))[0].float().cpu()
 
     if total <= chunk + overlap:
         return run(wave)
