@@ -10,6 +10,7 @@ PIP := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.t
 .PHONY: setup test fuzz lint demo bench clean
 
 setup: $(STAMP)
+	@bash scripts/install_browser.sh
 
 $(STAMP): pyproject.toml constraints.txt $(addsuffix pyproject.toml,$(PLUGIN_DIRS))
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +45,8 @@ bench: setup
 	$(PY) bench/recsys_scale.py
 	$(PY) bench/imagefolder_scale.py
 	$(PY) bench/logger_overhead.py
+	$(PY) bench/export_speed.py
+	$(PY) bench/serve_load.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache .ruff_cache .hypothesis

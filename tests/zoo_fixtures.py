@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -137,6 +138,56 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# A `zoo serve` in its own process group ------------------------------------------------------------------
+
+
+def start_server(args: list[str], cwd: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`zoo serve ARGS` in its own process group, once it says where it listens and /health answers."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(ZOO), "serve", *args, "--port", str(port)],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )  # fmt: skip
+    line = proc.stderr.readline()
+    assert line.startswith("zoo serve: ") and f"http://127.0.0.1:{port}" in line, (line, proc.poll())
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    stop(proc)
+    raise AssertionError("the server never became healthy")
+
+
+def alive_in_group(pgid: int) -> list[int]:
+    """The processes of a group that still run (zombies, ended but not yet reaped, do not count)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                alive.append(int(entry.name))
+    return alive
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    for pid in alive_in_group(proc.pid):  # only if the server failed to end them: keep the box clean
+        os.kill(pid, signal.SIGKILL)
+    return out, err
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""`zoo plugin new`, then install, list, train, predict, the new plugin's own tests and `zoo plugin check`."""
+"""`zoo plugin new`, then install, list, train, predict, export, the new plugin's own tests and `zoo plugin check`."""
 
 import json
 import os
@@ -41,6 +41,18 @@ def test_a_new_plugin_installs_lists_trains_and_passes_its_own_tests(run_zoo, zo
     predicted = run_zoo("predict", str(run), "3,0,0,0", "--json", sites=[site])
     assert json.loads(predicted.stdout)[0]["output"][0]["label"] == "class0"
 
+    # it exports out of the box: the gate on the run's own validation rows, and the file answers as the model does
+    exported = run_zoo("export", str(run), "--format", "onnx", "--json", sites=[site])
+    assert exported.returncode == 0, exported.stderr
+    parity = json.loads(exported.stdout)["parity"]
+    assert parity["passed"] and parity["agreement"] == {"name": "top-1", "value": 1.0}, parity
+    assert parity["source"] == "the validation split of demo-csv" and (run / "model.onnx").is_file()
+    onnx = run_zoo("predict", str(run), "3,0,0,0", "--runtime", "onnx", "--json", sites=[site])
+    assert onnx.returncode == 0, onnx.stderr
+    eager_top, onnx_top = json.loads(predicted.stdout)[0]["output"], json.loads(onnx.stdout)[0]["output"]
+    assert [r["label"] for r in onnx_top] == [r["label"] for r in eager_top]
+    assert all(abs(a["score"] - b["score"]) <= 2e-4 for a, b in zip(onnx_top, eager_top, strict=True))
+
     env = dict(zoo_env, PYTHONPATH=str(site))
     own = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder / "tests")],
@@ -56,7 +68,10 @@ def test_a_new_plugin_installs_lists_trains_and_passes_its_own_tests(run_zoo, zo
     checked = run_zoo("plugin", "check", "demo", sites=[site])
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert not [line for line in checked.stdout.splitlines() if line.startswith("FAIL")]
-    assert "demo: 12 checks passed, 0 failed" in checked.stdout
+    assert "demo: 13 checks passed, 0 failed" in checked.stdout
+    [export] = [line for line in checked.stdout.splitlines() if line.startswith("ok   export [demo: demo-fit")]
+    assert "onnx max |exported - eager|" in export and "pt2 max |exported - eager|" in export
+    assert export.count("top-1 agreement 100%") == 2 and "the validation split of demo-csv" in export
 
 
 def test_names_and_folders_are_checked(run_zoo, tmp_path):

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from zoo._version import __version__
-from zoo.cli import deploy, hub, models, plugins, runs, training
+from zoo.cli import deploy, hub, models, plugins, runs, serve, training
 from zoo.core.errors import ZooError, shown_once
 from zoo.core.fs import os_error_line
 from zoo.core.text import printable
@@ -67,6 +67,7 @@ app.command()(training.reproduce)
 app.command("eval")(training.eval_)
 app.command("predict")(training.predict_)
 app.command()(deploy.export)
+app.command()(serve.serve)
 
 
 def _fail(exc: ZooError) -> None:

@@ -60,13 +60,23 @@ def publish(
     ] = None,
     name: Annotated[str | None, typer.Option(help="The catalog name, ARCH.TAG (default: ARCH.DATASET).")] = None,
     license: Annotated[str | None, typer.Option(help="The license for the model card, e.g. apache-2.0.")] = None,
+    export: Annotated[
+        str | None,
+        typer.Option(
+            help="Also export the model to these formats (onnx,pt2), each checked by the parity gate, and publish "
+            "the files with their figures.",
+            metavar="FORMATS",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Publish a run folder to the Hub or a local hub: weights, config.json, model card and metrics, one commit."""
+    from zoo.jobs.publishing import export_formats
+    from zoo.jobs.publishing import publish as publish_run
+
+    export_formats(export)  # an unknown format: one line before anything is read
     check_paths(**{"RUN_DIR": run_dir, "--register": register})
     check_hub(hub, write=not dry_run)
-
-    from zoo.hub.publish import publish as publish_run
 
     result = publish_run(
         run_dir,
@@ -79,6 +89,7 @@ def publish(
         register=register,
         name=name,
         license=license,
+        export=export,
     )
     if as_json:
         render.print_json(result.to_json())
@@ -90,6 +101,13 @@ def publish(
         render.echo(f"commit    {result.commit_url}")
     for file in result.files:
         render.echo(f"  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
+    for fmt, described in result.exports.items():
+        parity = described["parity"]
+        agreement = parity["agreement"]
+        render.echo(
+            f"parity {fmt}: max |diff| {parity['max_abs']:.3g}, relative {parity['max_rel']:.3g}; "
+            f"{agreement['name']} agreement {agreement['value']:.1%} over {parity['samples']} samples"
+        )
     if result.registered:
         render.echo(f"Registered {result.entry_name} in {result.registered}")
     render.echo("")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,6 +162,8 @@ def check_writable(path: str | os.PathLike[str], what: str) -> Path:
         if missing is None:
             if not os.access(target, os.W_OK | os.X_OK):
                 raise PermissionError(errno.EACCES, "not writable", str(target))
+            with tempfile.TemporaryFile(dir=target):  # root passes os.access where a read-only mount still refuses
+                pass
             return target
         try:
             os.mkdir(missing)

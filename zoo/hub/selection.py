@@ -1,5 +1,6 @@
 """Which files of a repository zoo pulls: the catalog's pinned ones, else every file but pickles (unless allowed)
-and weights in other frameworks' formats; every path checked to stay inside the repository."""
+and weights in other frameworks' formats (zoo's own exports, model.onnx and model.pt2 at the root, are pulled);
+every path checked to stay inside the repository."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from collections.abc import Mapping
 
 from zoo.core.errors import UsageError, ZooError
 from zoo.core.paths import check_repo_path
+from zoo.store.layout import EXPORTS
 from zoo.store.weights import PICKLE_SUFFIXES
 
-# Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights.
+# Weights in other frameworks' formats: never pulled, since zoo loads only PyTorch weights and its own exports.
 OTHER_FORMATS = (".h5", ".msgpack", ".onnx", ".ot", ".tflite", ".mlmodel", ".gguf", ".pb")
+#: what `zoo publish --export` adds at the repository's root, which `zoo predict --runtime` runs
+ZOO_EXPORTS = frozenset(EXPORTS.values())
 
 
 def select_files(paths: list[str], pins: Mapping[str, str], allow_pickle: bool, where: str) -> list[str]:
@@ -23,7 +27,11 @@ def select_files(paths: list[str], pins: Mapping[str, str], allow_pickle: bool, 
         if absent:
             raise UsageError(f"the catalog pins {', '.join(absent)}, which {where} does not have at that revision")
         return sorted(pins)
-    chosen = [p for p in paths if not p.endswith(OTHER_FORMATS) and (allow_pickle or not p.endswith(PICKLE_SUFFIXES))]
+    chosen = [
+        p
+        for p in paths
+        if (p in ZOO_EXPORTS or not p.endswith(OTHER_FORMATS)) and (allow_pickle or not p.endswith(PICKLE_SUFFIXES))
+    ]
     only_pickles = not any(p.endswith(".safetensors") for p in paths) and any(
         p.endswith(PICKLE_SUFFIXES) for p in paths
     )

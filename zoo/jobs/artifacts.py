@@ -63,6 +63,10 @@ def parse_inputs(meta: str, where: str) -> list[InputInfo]:
         raise UsageError(f"{where} has no zoo export metadata: export it again with 'zoo export'") from None
 
 
+class InputRefused(UsageError):
+    """An input the exported file does not take (another rank, shorter than an axis' minimum): exit 2."""
+
+
 class Runtime:
     """An exported model called like the eager one: tensors in, a tensor (or a tuple of them) out, on the CPU."""
 
@@ -79,21 +83,21 @@ class Runtime:
     def check(self, tensors: tuple[Any, ...]) -> None:
         """Refuse, in one line, inputs of another count or rank, or shorter than an axis' minimum."""
         if len(tensors) != len(self.inputs):
-            raise UsageError(f"{self.where} takes {len(self.inputs)} inputs, got {len(tensors)}")
+            raise InputRefused(f"{self.where} takes {len(self.inputs)} inputs, got {len(tensors)}")
         for tensor, info in zip(tensors, self.inputs, strict=True):
             if tensor.dim() != info.rank:
-                raise UsageError(
+                raise InputRefused(
                     f"{self.where}: input '{info.name}' must have {info.rank} dimensions, got {tensor.dim()}"
                 )
             for dim, axis in info.axes.items():
                 size = tensor.shape[dim]
                 if size < axis["min"]:
                     unit = axis.get("unit") or axis["name"]
-                    raise UsageError(
+                    raise InputRefused(
                         f"{self.where}: '{info.name}' has {size} {unit}; the export takes at least {axis['min']}"
                     )
                 if size > axis["max"]:
-                    raise UsageError(
+                    raise InputRefused(
                         f"{self.where}: '{info.name}' has {size} along {axis['name']}; the export takes at most "
                         f"{axis['max']}"
                     )

@@ -4,13 +4,17 @@ the exported file read back, must agree within |exported - eager| <= atol + rtol
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from zoo.core.atomic import write_bytes
-from zoo.core.errors import UsageError, ZooError
+from zoo.core.errors import UsageError, ZooError, warn
 from zoo.core.fs import check_writable
 from zoo.jobs import artifacts
 from zoo.jobs.artifacts import FORMATS
@@ -18,6 +22,8 @@ from zoo.jobs.artifacts import FORMATS
 #: batch size 1 and one that is not a power of two; the export traces the larger
 BATCH_SIZES = (1, 7)
 ATOL = RTOL = 1e-4
+#: outputs (logits, scores) past this are a random init's, not a trained model's
+UNTRAINED_SCALE = 1e4
 
 
 @dataclass
@@ -33,6 +39,8 @@ class Parity:
     total: int = 0
     agreement_name: str = ""
     samples: int = 0
+    #: the largest |eager| output: far past a trained model's scale, the relative figure says little
+    max_eager: float = 0.0
 
     def add(self, eager: list[Any], exported: list[Any], atol: float, rtol: float) -> None:
         import torch
@@ -49,6 +57,7 @@ class Parity:
             top = float(a.abs().max()) if a.numel() else 0.0
             worst = float(diff.max()) if diff.numel() else 0.0
             self.max_abs = max(self.max_abs, worst)
+            self.max_eager = max(self.max_eager, top)
             self.max_rel = max(self.max_rel, worst / top if top else (0.0 if worst == 0 else float("inf")))
             if diff.numel():
                 self.worst_excess = max(self.worst_excess, float((diff - (atol + rtol * a.abs())).max()))
@@ -61,6 +70,7 @@ class Parity:
         return {
             "max_abs": self.max_abs,
             "max_rel": self.max_rel,
+            "max_eager": self.max_eager,
             "agreement": {"name": self.agreement_name, "value": self.agreeing / max(1, self.total)},
             "samples": self.samples,
             "batch_sizes": list(BATCH_SIZES),
@@ -100,8 +110,13 @@ def export_loaded(
     traced = example_inputs(recipe, max(BATCH_SIZES))
     data = (_to_pt2 if fmt == "pt2" else _to_onnx)(model, traced, name, opset)
     exported = artifacts.load(data, fmt, f"the {fmt} export of {name}")
-    parity = gate(recipe, model, exported, atol, rtol)
+    parity = gate(recipe, model, exported, atol, rtol, f"the {fmt} export of {name}")
     report = parity.report(atol, rtol, traced.source)
+    if parity.max_eager > UNTRAINED_SCALE:
+        warn(
+            f"{name}'s outputs reach {parity.max_eager:.3g}: weights this far from a trained model's scale make the "
+            "gate's relative figures say little; export trained or pretrained weights"
+        )
     if not parity.passed:
         raise ParityFailed(
             f"the {fmt} export of {name} fails the parity gate: max |exported - eager| {parity.max_abs:.3g} "
@@ -180,7 +195,8 @@ def _to_pt2(model: Any, inputs: Any, name: str, opset: int | None) -> bytes:  # 
     import torch
 
     try:
-        program = torch.export.export(model, inputs.tensors, dynamic_shapes=dynamic_shapes(inputs), strict=False)
+        with quiet_torch():
+            program = torch.export.export(model, inputs.tensors, dynamic_shapes=dynamic_shapes(inputs), strict=False)
     except Exception as exc:  # torch.export raises many types; each is the model's, and one line says which
         raise ZooError(f"torch.export cannot export {name}: {_first_line(exc)}") from None
     program.example_inputs = None  # saved, they would be a pickle
@@ -190,22 +206,20 @@ def _to_pt2(model: Any, inputs: Any, name: str, opset: int | None) -> bytes:  # 
 
 
 def _to_onnx(model: Any, inputs: Any, name: str, opset: int | None) -> bytes:
-    import logging
-
     import torch
 
-    logging.getLogger("torch.onnx").setLevel(logging.ERROR)
     try:
-        program = torch.onnx.export(
-            model,
-            inputs.tensors,
-            dynamo=True,
-            dynamic_shapes=dynamic_shapes(inputs),
-            input_names=list(inputs.names),
-            opset_version=opset,
-            external_data=False,
-            verbose=False,
-        )
+        with quiet_torch():
+            program = torch.onnx.export(
+                model,
+                inputs.tensors,
+                dynamo=True,
+                dynamic_shapes=dynamic_shapes(inputs),
+                input_names=list(inputs.names),
+                opset_version=opset,
+                external_data=False,
+                verbose=False,
+            )
     except Exception as exc:  # as above: one line naming the model and the exporter's reason
         raise ZooError(f"torch.onnx.export cannot export {name}: {_first_line(exc)}") from None
     proto = program.model_proto
@@ -214,7 +228,31 @@ def _to_onnx(model: Any, inputs: Any, name: str, opset: int | None) -> bytes:
     return proto.SerializeToString()
 
 
-def gate(recipe: Any, model: Any, exported: Any, atol: float, rtol: float) -> Parity:
+@contextlib.contextmanager
+def quiet_torch() -> Iterator[None]:
+    """The exporters' own warnings (guards, graph dumps, fallbacks) kept off the terminal: an export that fails
+    says why in one line, and the gate's figures say how well one that succeeds computes."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.split(".")[0] == "torch"]
+    loggers.append(logging.getLogger("torch"))
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
+            warnings.simplefilter("ignore")  # and what they print (graph dumps) is dropped: the error says why
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def gate(recipe: Any, model: Any, exported: Any, atol: float, rtol: float, where: str = "the export") -> Parity:
     """Eager against exported at each batch size; the batch of 1 also takes a shorter length on every other
     dynamic axis, so the export is checked at a size it was not traced with."""
     import torch
@@ -226,7 +264,10 @@ def gate(recipe: Any, model: Any, exported: Any, atol: float, rtol: float) -> Pa
             inputs = shortened(inputs)
         with torch.no_grad():
             eager = _tensors(model(*inputs.tensors))
-        ran = _tensors(exported(*inputs.tensors))
+        try:
+            ran = _tensors(exported(*inputs.tensors))
+        except Exception as exc:  # e.g. an axis the recipe did not declare dynamic: the runtime's error, one line
+            raise ZooError(f"{where} cannot run the gate's batch of {size}: {_first_line(exc)}") from None
         parity.add(eager, ran, atol, rtol)
         agreement = recipe.agreement(eager[0], ran[0], inputs)
         parity.agreement_name = agreement.name

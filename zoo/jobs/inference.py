@@ -3,12 +3,13 @@ path (zoo.jobs.model_source) with its recipe, on the device asked for."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from zoo.core.errors import UsageError, ZooError
 from zoo.hub.pull import download
-from zoo.jobs.artifacts import FORMATS, artifact_path, load_file
+from zoo.jobs.artifacts import FORMATS, InputRefused, artifact_path, load_file
 from zoo.jobs.model_source import build_and_load, from_pulled, from_run_folder
 from zoo.jobs.train import make_recipe, resolve, settings
 from zoo.store.card import dataset_name
@@ -39,6 +40,16 @@ def load_for_inference(
     recipe.run_folder = source.folder
     model = build_and_load(source, recipe.inference_model)
     return recipe, model.to(choose_device(recipe.config.device, Dist())).eval(), recipe.run_config
+
+
+def _refused_input(recipe: Any, model: Any, inputs: Sequence[str], top: int, config: dict[str, Any]) -> str:
+    """Which of `inputs` the exported model refuses (the first one it refuses alone), to name it."""
+    for source in inputs if len(inputs) > 1 else ():
+        try:
+            recipe.predict(model, [source], top, config)
+        except InputRefused:
+            return str(source)
+    return ", ".join(map(str, inputs))
 
 
 def exported_model(target: str, folder: Path, fmt: str) -> Any:
@@ -94,7 +105,10 @@ def predict(
     import torch
 
     with torch.no_grad():
-        outputs = recipe.predict(model, list(inputs), top, config)
+        try:
+            outputs = recipe.predict(model, list(inputs), top, config)
+        except InputRefused as refused:
+            raise InputRefused(f"{_refused_input(recipe, model, inputs, top, config)}: {refused}") from None
     if len(outputs) != len(inputs):
         raise ZooError(
             f"recipe '{recipe.recipe_spec.qualified_name}' returned {len(outputs)} outputs for {len(inputs)} inputs: "

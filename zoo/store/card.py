@@ -8,9 +8,15 @@ from typing import Any
 from zoo._version import __version__
 
 
-def publish_config(config: dict[str, Any], metrics: dict[str, float]) -> dict[str, Any]:
-    """The run's config.json as published: the run's own fields, with the final metrics and zoo's version."""
-    return {**config, "metrics": metrics, "published_with": f"zoo {__version__}"}
+def publish_config(
+    config: dict[str, Any], metrics: dict[str, float], exports: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The run's config.json as published: the run's own fields, with the final metrics, zoo's version and the
+    exported models (format -> {path, sha256, size, parity}) when there are any."""
+    published = {**config, "metrics": metrics, "published_with": f"zoo {__version__}"}
+    if exports:
+        published["exports"] = dict(exports)
+    return published
 
 
 def dataset_name(config: Mapping[str, Any]) -> str | None:
@@ -39,6 +45,35 @@ def main_metric(config: Mapping[str, Any], metrics: Mapping[str, float]) -> str 
     """The metric a run was judged by: its recipe's best_metric when the run reported it, else its first one."""
     best = (config.get("settings") or {}).get("best_metric")
     return best if best in metrics else next(iter(sorted(metrics)), None)
+
+
+def _exports_section(repo_id: str, exports: Mapping[str, Any]) -> str:
+    """The exported models and what their parity gate measured against the PyTorch model."""
+    rows = []
+    for fmt, export in sorted(exports.items()):
+        parity = export.get("parity") or {}
+        agreement = parity.get("agreement") or {}
+        rows.append(
+            f"| `{export['path']}` | {fmt} | {parity.get('max_abs', float('nan')):.3g} | "
+            f"{parity.get('max_rel', float('nan')):.3g} | {agreement.get('name', '')} "
+            f"{agreement.get('value', float('nan')):.1%} | {parity.get('samples')} | "
+            f"`{str(export['sha256'])[:12]}` |"
+        )
+    first = sorted(exports)[0]
+    return f"""
+## Exports
+
+Checked against the PyTorch model before publishing, on real samples at batch sizes 1 and 7 (every output within
+atol + rtol x |eager|); `config.json` holds the full figures and each file's sha256, which `zoo pull` verifies.
+
+| file | format | max abs diff | max rel diff | agreement | samples | sha256 |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+```bash
+zoo predict {repo_id} INPUT --runtime {first}
+```
+"""
 
 
 def reproduce_command(repo_id: str, config: Mapping[str, Any], revision: str = "main") -> str:
@@ -75,13 +110,16 @@ def model_card(
     license: str | None = None,
     curves: bool = False,
     revision: str = "main",
+    exports: Mapping[str, Any] | None = None,
 ) -> str:
     """README.md: YAML metadata (library, tags, license, datasets, base_model, model-index) and a body with the
-    metrics, the training curves (`curves`: training_curves.png is in the repo), the training and how to reproduce."""
+    metrics, the training curves (`curves`: training_curves.png is in the repo), the exported models and their
+    parity figures, the training and how to reproduce."""
     from huggingface_hub import ModelCard
 
     metadata = _card_metadata(repo_id, config, metrics, license)
-    return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n{_card_body(repo_id, config, metrics, curves, revision)}"))
+    body = _card_body(repo_id, config, metrics, curves, revision, exports or {})
+    return str(ModelCard(f"---\n{metadata.to_yaml()}\n---\n{body}"))
 
 
 def _card_metadata(repo_id: str, config: dict[str, Any], metrics: dict[str, float], license: str | None) -> Any:
@@ -114,8 +152,16 @@ def _card_metadata(repo_id: str, config: dict[str, Any], metrics: dict[str, floa
     )
 
 
-def _card_body(repo_id: str, config: dict[str, Any], metrics: dict[str, float], curves: bool, revision: str) -> str:
-    """The card's Markdown: how to use the model, its metrics, curves and training, and how to reproduce it."""
+def _card_body(
+    repo_id: str,
+    config: dict[str, Any],
+    metrics: dict[str, float],
+    curves: bool,
+    revision: str,
+    exports: Mapping[str, Any],
+) -> str:
+    """The card's Markdown: how to use the model, its metrics, curves, exports and training, and how to reproduce
+    it."""
     task = config.get("task") or "other"
     rows = "\n".join(f"| {name} | {value:.4g} |" for name, value in sorted(metrics.items()))
     training = "\n".join(
@@ -154,7 +200,7 @@ model = zoo.create_model("{repo_id}", pretrained=True)
 |---|---|
 {rows}
 
-{_curves_section(config, metrics) if curves else ""}
+{_curves_section(config, metrics) if curves else ""}{_exports_section(repo_id, exports) if exports else ""}
 ## Training
 
 | | |

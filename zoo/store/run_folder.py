@@ -27,6 +27,7 @@ from zoo.store.layout import (
     CONFIG,
     DATA,
     ERROR_PREFIX,
+    EXPORTS,
     HISTORY,
     JOB,
     LOG,
@@ -135,6 +136,19 @@ CONFIG_SCHEMA = Fields(
         # a published repo's config.json: the run's final metrics and the zoo that published it
         "metrics": MapOf(Number()),
         "published_with": Text(max_length=64),
+        # `zoo publish --export`: each exported file, its sha256 and the parity gate's figures
+        "exports": MapOf(
+            Fields(
+                {
+                    "path": Text(choices=tuple(EXPORTS.values())),
+                    "sha256": Text(max_length=64),
+                    "size": Number("[0, inf)", integer=True),
+                    "parity": MapOf(ANY),
+                },
+                required=("path", "sha256"),
+            ),
+            key=Text(choices=tuple(EXPORTS)),
+        ),
     },
     required=("zoo_version", "model"),
 )

@@ -1,5 +1,6 @@
 """The conformance checks of each recipe, on its dataset's own sample: a forward pass with every model it trains,
-one training epoch through the engine, a safetensors round trip, and `zoo.predict` on the trained run."""
+one training epoch through the engine, a safetensors round trip, `zoo.predict` on the trained run, and the trained
+run exported in both formats through `zoo export`'s parity gate."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from zoo.testing.checks import listed_params
-from zoo.testing.report import CheckFailed, Runner
+from zoo.testing.report import CheckFailed, CheckSkipped, Noted, Runner
 
 # Settings for the training check: one short epoch on the CPU, no download, no pretrained start.
 TRAIN_FLAGS = {"epochs": 1, "batch_size": 4, "device": "cpu", "precision": "fp32"}
@@ -138,6 +139,46 @@ class _RecipeChecks:
         if any(r["output"] is None for r in rows):
             raise CheckFailed(f"predict returned {rows!r} for {self.sample.inputs}", "return one output per input")
 
+    def export(self, run: Path) -> Noted:
+        from zoo.jobs.inference import load_for_inference
+
+        data_dir = self.sample.data_dir  # the gate's samples: the validation split of the dataset's own sample
+        return export_figures(*load_for_inference(str(run), data_dir=str(data_dir) if data_dir else None, device="cpu"))
+
+
+EXPORT_FIX = (
+    "implement Recipe.example_inputs and Recipe.agreement (CONTRIBUTING.md, 'Export'), or subclass a built-in "
+    "task's recipe"
+)
+
+
+def export_figures(recipe: Any, model: Any, config: dict[str, Any]) -> Noted:
+    """The run exported in each format as `zoo export` does, with the gate's figures; skipped, with the line
+    `zoo export` refuses it with, when the recipe gives no example inputs (a task zoo does not know)."""
+    from zoo.core.errors import UsageError, ZooError
+    from zoo.jobs.export import ATOL, RTOL, example_inputs, export_loaded
+
+    try:
+        recipe.example_inputs(1)
+    except NotImplementedError:
+        try:
+            example_inputs(recipe, 1)
+        except UsageError as refusal:
+            raise CheckSkipped(f"not exportable: zoo export answers '{refusal}'") from None
+        raise  # example_inputs raised once and then not: a recipe zoo cannot rely on
+    figures = []
+    for fmt in ("pt2", "onnx"):  # torch.export first: the ONNX exporter runs it too, then converts
+        try:
+            parity = export_loaded(recipe, model, config, fmt, None, ATOL, RTOL)["parity"]
+        except ZooError as exc:  # the gate's figures, or the exporter's reason, in one line
+            raise CheckFailed(str(exc), "see CONTRIBUTING.md, 'Export'") from None
+        agreement = parity["agreement"]
+        figures.append(
+            f"{fmt} max |exported - eager| {parity['max_abs']:.2g} (relative {parity['max_rel']:.2g}), "
+            f"{agreement['name']} agreement {agreement['value']:.0%}"
+        )
+    return Noted(f"{'; '.join(figures)}, on {parity['samples']} samples: {parity['source']}")
+
 
 def recipe_checks(runner: Runner, registry: Any, rspec: Any) -> None:
     from zoo.registry.merged import recipe_trains
@@ -172,3 +213,4 @@ def recipe_checks(runner: Runner, registry: Any, rspec: Any) -> None:
             runner.run(
                 "predict", subject, "make Recipe.predict return one output per input", lambda: checks.predict(run)
             )
+            runner.run("export", subject, EXPORT_FIX, lambda: checks.export(run))

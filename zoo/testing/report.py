@@ -19,12 +19,16 @@ class Check:
     ok: bool
     message: str = ""
     fix: str = ""
+    #: the check does not apply (a recipe that gives no example inputs is not exportable): it passes, marked so
+    skipped: bool = False
 
     def line(self) -> str:
-        mark = "ok  " if self.ok else "FAIL"
+        mark = "FAIL" if not self.ok else "skip" if self.skipped else "ok  "
         text = f"{mark} {self.check} [{self.plugin}{': ' + self.subject if self.subject else ''}]"
-        if not self.ok:
-            text += f": {self.message}" + (f" Fix: {self.fix}" if self.fix else "")
+        if self.message:
+            text += f": {self.message}"
+        if self.fix and (not self.ok or self.skipped):
+            text += f" Fix: {self.fix}"
         return text
 
 
@@ -41,6 +45,10 @@ class Report:
     def failures(self) -> list[Check]:
         return [c for c in self.checks if not c.ok]
 
+    @property
+    def skipped(self) -> list[Check]:
+        return [c for c in self.checks if c.skipped]
+
     def summary(self) -> str:
         return "\n".join(c.line() for c in self.checks)
 
@@ -56,6 +64,14 @@ class CheckFailed(Exception):
         self.message, self.fix = message, fix
 
 
+class CheckSkipped(CheckFailed):
+    """The check does not apply to this plugin, which is within the contract: why, and how to make it apply."""
+
+
+class Noted(str):
+    """What a passing check returns to show one line after its mark (the export's parity figures)."""
+
+
 def describe_error(exc: BaseException) -> str:
     where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
@@ -68,13 +84,18 @@ class Runner:
 
     def run(self, check: str, subject: str, fix: str, body: Callable[[], Any]) -> Any:
         """Run one check; an exception fails it with `fix` unless it is a CheckFailed with its own."""
+        plugin = self.report.plugin
         try:
             result = body()
+        except CheckSkipped as skipped:
+            self.report.checks.append(Check(check, plugin, subject, True, skipped.message, skipped.fix, skipped=True))
+            return None
         except CheckFailed as failed:
-            self.report.checks.append(Check(check, self.report.plugin, subject, False, failed.message, failed.fix))
+            self.report.checks.append(Check(check, plugin, subject, False, failed.message, failed.fix))
             return None
         except Exception as exc:
-            self.report.checks.append(Check(check, self.report.plugin, subject, False, describe_error(exc), fix))
+            self.report.checks.append(Check(check, plugin, subject, False, describe_error(exc), fix))
             return None
-        self.report.checks.append(Check(check, self.report.plugin, subject, True))
+        note = str(result) if isinstance(result, Noted) else ""
+        self.report.checks.append(Check(check, plugin, subject, True, note))
         return result if result is not None else True

@@ -80,7 +80,9 @@ def read_rgb(path: str | Path | BinaryIO, prepare: Callable[[Any], Any]) -> torc
             with _open_within_limit(path, fp) as image:
                 image = prepare(image.convert("RGB"))
                 data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError:  # PIL's own text names its file object, not the user's file
+        raise ZooError(f"cannot read the image {path}: not an image format Pillow reads (PNG, JPEG, ...)") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ZooError(f"cannot read the image {path}: {exc}") from None
     return data.view(image.height, image.width, 3).permute(2, 0, 1).contiguous()
 
