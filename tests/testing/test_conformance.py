@@ -51,7 +51,7 @@ def test_json_report(run_zoo, bad):
         "claims",
         "logger",
     }
-    assert all(set(c) == {"check", "plugin", "subject", "ok", "message", "fix"} for c in report["checks"])
+    assert all(set(c) == {"check", "plugin", "subject", "ok", "message", "fix", "skipped"} for c in report["checks"])
 
 
 def test_a_sound_third_party_plugin_passes(run_zoo, plugin_sites):
