@@ -26,7 +26,9 @@ _API = {
     "ZooError": "zoo.core.errors",
     "UsageError": "zoo.core.errors",
     "pull": "zoo.hub.pull",
-    "publish": "zoo.hub.publish",
+    "publish": "zoo.jobs.publishing",
+    "export": "zoo.jobs.export",
+    "serve": "zoo.jobs.serve",
     "pin": "zoo.hub.pin",
     "search": "zoo.hub.search",
     "train": "zoo.jobs.train",
@@ -46,6 +48,7 @@ __all__ = [
     "__version__",
     "create_model",
     "evaluate",
+    "export",
     "get_registry",
     "hookimpl",
     "list_models",
@@ -61,6 +64,7 @@ __all__ = [
     "reload",
     "reproduce",
     "search",
+    "serve",
     "show_run",
     "train",
 ]
@@ -68,14 +72,16 @@ __all__ = [
 if TYPE_CHECKING:
     from zoo.core.errors import UsageError, ZooError
     from zoo.hub.pin import pin
-    from zoo.hub.publish import publish
     from zoo.hub.pull import pull
     from zoo.hub.search import search
     from zoo.jobs.api import create_model, list_models, list_plugins, model_info, model_summaries
+    from zoo.jobs.export import export
     from zoo.jobs.inference import evaluate, predict
     from zoo.jobs.pretrained import load_pretrained
+    from zoo.jobs.publishing import publish
     from zoo.jobs.reproduce import reproduce
     from zoo.jobs.runs_listing import list_runs, show_run
+    from zoo.jobs.serve import serve
     from zoo.jobs.train import train
     from zoo.plugin.specs import DatasetSpec, ModelSpec, RecipeSpec
     from zoo.registry.merged import get_registry, reload

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from zoo.core.atomic import write_bytes
 from zoo.core.errors import UsageError
@@ -46,31 +47,11 @@ def export_run(folder: Path, formats: Sequence[str]) -> list[Export]:
 
 
 def publish(
-    run_dir: str | os.PathLike[str],
-    repo_id: str,
-    hub: str | os.PathLike[str] | None = None,
-    private: bool = False,
-    revision: str = "main",
-    create_pr: bool = False,
-    dry_run: bool = False,
-    register: str | os.PathLike[str] | None = None,
-    name: str | None = None,
-    license: str | None = None,
-    export: str | Sequence[str] | None = None,
+    run_dir: str | os.PathLike[str], repo_id: str, export: str | Sequence[str] | None = None, **options: Any
 ) -> PublishResult:
-    """`zoo publish`: zoo.hub.publish.publish, plus `export` (e.g. "onnx,pt2"): those exports, each past its parity
-    gate, in the commit, with their figures in config.json and the model card."""
+    """`zoo publish`: zoo.hub.publish.publish (its `options`: hub, private, revision, create_pr, dry_run, register,
+    name, license), plus `export` (e.g. "onnx,pt2"): those exports, each past its parity gate, in the commit, with
+    their figures in config.json and the model card."""
     formats = export_formats(export)  # before anything is read or uploaded
-    return publish_run(
-        run_dir,
-        repo_id,
-        hub=hub,
-        private=private,
-        revision=revision,
-        create_pr=create_pr,
-        dry_run=dry_run,
-        register=register,
-        name=name,
-        license=license,
-        exporter=(lambda folder: export_run(folder, formats)) if formats else None,
-    )
+    exporter = (lambda folder: export_run(folder, formats)) if formats else None
+    return publish_run(run_dir, repo_id, exporter=exporter, **options)
