@@ -91,3 +91,34 @@ def test_default_output_paths(tmp_path):
     (tmp_path / "dir.onnx").mkdir()
     with pytest.raises(UsageError, match="is a folder"):
         output_path("resnet18", "onnx", str(tmp_path / "dir.onnx"), None)
+
+
+def test_an_export_its_runtime_cannot_run_fails_the_gate_in_one_line(cases, monkeypatch):
+    """The runtime's own error (here: a static batch, as from an axis the recipe did not declare dynamic) is one
+    runtime line naming the export and the batch, not the runtime's traceback; nothing is written."""
+    from zoo.jobs import artifacts
+
+    run = cases("xc_plain")
+    load = artifacts.load
+
+    def static_batch(data: bytes, fmt: str, where: str) -> artifacts.Runtime:
+        runtime = load(data, fmt, where)
+        ran = runtime._run
+
+        def run_at_seven(*tensors):
+            if tensors[0].shape[0] != 7:
+                got = tensors[0].shape[0]
+                raise RuntimeError(f"Got invalid dimensions for input: index: 0 Got: {got}\nExpected: 7")
+            return ran(*tensors)
+
+        runtime._run = run_at_seven
+        return runtime
+
+    monkeypatch.setattr(artifacts, "load", static_batch)
+    with pytest.raises(ZooError) as failed:
+        export(str(run), "pt2")
+    assert not isinstance(failed.value, UsageError)
+    assert str(failed.value) == (
+        "the pt2 export of xc_plain cannot run the gate's batch of 1: Got invalid dimensions for input: index: 0 Got: 1"
+    )
+    assert sorted(p.name for p in run.iterdir()) == ["config.json", "metrics.json", "model.safetensors"]
