@@ -154,7 +154,8 @@ def test_bad_uploads_get_one_line_and_the_server_keeps_serving(cnn, tmp_path):
     url = cnn["url"]
     text = tmp_path / "notes.png"
     text.write_text("not an image at all")
-    assert_refused(post_file(url, text), 422, "notes.png")
+    refused = assert_refused(post_file(url, text), 422, "notes.png", "not an image format Pillow reads")
+    assert "_io." not in refused  # the user's file named, not Pillow's file object
     assert_still_serving(cnn)
     data = cnn["image"].read_bytes()
     truncated = tmp_path / "half.png"
