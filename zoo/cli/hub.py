@@ -11,28 +11,37 @@ import zoo
 from zoo.cli import render
 from zoo.cli.options import HubOption, JsonOption, check_hub, check_paths, complete_models
 from zoo.cli.render import Column
+from zoo.core.errors import UsageError
 
 
 def pull(
     name: Annotated[
-        str,
+        str | None,
         typer.Argument(
             help="Weights (resnet18.tv_in1k), a model's default weights (resnet18), "
             "or a repo ORG/NAME[@REV] published with zoo or claimed by a plugin.",
             autocompletion=complete_models,
             metavar="NAME",
         ),
-    ],
+    ] = None,
     revision: Annotated[str | None, typer.Option(help="Branch, tag or commit (default: the catalog's).")] = None,
     hub: HubOption = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use the local cache only (as HF_HUB_OFFLINE=1).")] = False,
     allow_pickle: Annotated[
         bool, typer.Option("--allow-pickle", help="Allow pickle weights (.bin, .pt); they load with weights_only=True.")
     ] = False,
+    dataset: Annotated[
+        str | None,
+        typer.Option(help="Pull a Hub dataset repo's parquet files instead: ORG/NAME[@REV].", metavar="ORG/NAME[@REV]"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Download weights into the cache, verifying every file's hash."""
+    """Download weights (or, with --dataset, a dataset's parquet files) into the cache, verifying every file's hash."""
     check_hub(hub)
+    if (name is None) == (dataset is None):
+        raise UsageError("zoo pull takes weights NAME or --dataset ORG/NAME[@REV], one of the two")
+    if dataset is not None:
+        return _pull_dataset(dataset, revision, hub, offline, as_json)
 
     from zoo.hub.pull import download
 
@@ -42,6 +51,22 @@ def pull(
         return
     render.echo(f"{result.name or result.repo_id}: {result.repo_id}@{result.revision}")
     render.echo(f"path      {result.path}")
+    for file in result.files:
+        render.echo(f"verified  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
+
+
+def _pull_dataset(dataset: str, revision: str | None, hub: str | None, offline: bool, as_json: bool) -> None:
+    from zoo.hub.datasets import parse_uri, pull_dataset
+
+    repo_id, at = parse_uri(dataset if dataset.startswith("hf://") else f"hf://datasets/{dataset}")
+    result = pull_dataset(repo_id, revision or at, hub, offline)
+    if as_json:
+        render.print_json(result.to_json())
+        return
+    render.echo(f"{result.repo_id}: dataset at {result.revision}")
+    render.echo(f"path      {result.path}")
+    for split, files in result.split_files.items():
+        render.echo(f"{split:<10}{len(files)} parquet file(s)")
     for file in result.files:
         render.echo(f"verified  {file.path}  sha256:{file.sha256}  {file.size:,} bytes")
 

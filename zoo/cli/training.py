@@ -26,7 +26,10 @@ def train(
     ],
     recipe: Annotated[str | None, typer.Option(help="The training recipe (default: the model's).")] = None,
     dataset: Annotated[str | None, typer.Option(help="The dataset adapter (default: the recipe's).")] = None,
-    data_dir: Annotated[str | None, typer.Option(help="Where the dataset's files are.", metavar="PATH")] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(help="Where the dataset's files are: a folder, or hf://datasets/ORG/NAME[@REV].", metavar="PATH"),
+    ] = None,
     epochs: Annotated[int | None, typer.Option(help="Epochs (default: the recipe's).")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Batch size per process.")] = None,
     lr: Annotated[float | None, typer.Option(help="Learning rate.")] = None,
@@ -52,11 +55,16 @@ def train(
         list[str] | None,
         typer.Option("--logger", help="A training logger, e.g. tensorboard (repeatable; default: ZOO_LOGGERS)."),
     ] = None,
+    hub: HubOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
-    """Train a model with its recipe into a run folder (weights, config.json, metrics, train.log)."""
+    """Train a model with its recipe into a run folder (weights, config.json, metrics, train.log).
+
+    --data-dir also takes a Hub dataset repo of parquet files: hf://datasets/ORG/NAME[@REV] (verified and pinned).
+    """
     check_paths(**{"--data-dir": data_dir})
     check_outputs(**{"--out": out})
+    check_hub(hub)
 
     from zoo.engine.settings import parse_sets
     from zoo.jobs.train import train as train_model
@@ -83,6 +91,7 @@ def train(
         node_rank=node_rank,
         rdzv_endpoint=rdzv_endpoint,
         loggers=logger,
+        hub=hub,
     )
     if as_json:
         render.print_json(result)
@@ -170,7 +179,10 @@ def eval_(
         str, typer.Argument(help="A run folder, or a model with pretrained weights.", metavar="MODEL|RUN_DIR")
     ],
     dataset: Annotated[str | None, typer.Option(help="The dataset (default: the run's).")] = None,
-    data_dir: Annotated[str | None, typer.Option(help="Where the dataset's files are.", metavar="PATH")] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(help="Where the dataset's files are: a folder, or hf://datasets/ORG/NAME[@REV].", metavar="PATH"),
+    ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu, cuda or mps.")] = None,
     hub: HubOption = None,
     as_json: JsonOption = False,

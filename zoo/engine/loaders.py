@@ -11,7 +11,7 @@ from torch.utils.data import BatchSampler, DataLoader, TensorDataset
 from zoo.core.errors import UsageError
 from zoo.engine.device import Dist
 from zoo.engine.evaluation import eval_loader
-from zoo.engine.sampler import BucketBatchSampler, ResumableSampler
+from zoo.engine.sampler import BucketBatchSampler, ResumableSampler, StreamSampler
 from zoo.plugin.config import TrainConfig
 from zoo.plugin.recipe import Data
 
@@ -43,7 +43,11 @@ def make_loaders(data: Data, cfg: TrainConfig, dist: Dist, device: torch.device)
         batches = BucketBatchSampler(lengths, cfg.batch_size, cfg.seed, dist.rank, dist.world, cfg.drop_last)
         train = DataLoader(data.train, batch_sampler=batches, collate_fn=data.collate, **common, **seeded)
         return Loaders(train, eval_loader(val_set, cfg.batch_size, data.collate, val_indices, **common), batches)
-    sampler = ResumableSampler(len(data.train), cfg.seed, True, dist.rank, dist.world, cfg.drop_last)
+    groups = getattr(data.train, "row_groups", None)
+    if groups is not None:  # streamed from files (zoo.plugin.ParquetRows): row groups, then rows within a buffer
+        sampler: ResumableSampler = StreamSampler(groups, cfg.seed, dist.rank, dist.world, cfg.drop_last)
+    else:
+        sampler = ResumableSampler(len(data.train), cfg.seed, True, dist.rank, dist.world, cfg.drop_last)
     if data.collate is None and isinstance(data.train, TensorDataset) and isinstance(val_set, TensorDataset):
         # In-memory tensors: index a whole batch at once instead of collating it sample by sample.
         # Same batches in the same order, so results and resume are unchanged.

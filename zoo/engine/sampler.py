@@ -47,6 +47,38 @@ class ResumableSampler(Sampler[int]):
         return len(self._indices()) - self.start
 
 
+def for_rank_block(items: list[T], rank: int, world: int, drop_last: bool) -> list[T]:
+    """Rank r's share as one contiguous block, cut or padded as `for_rank` does: a streamed set's ranks then read
+    different row groups."""
+    kept = items[: len(items) - len(items) % world] if drop_last else items + items[: (-len(items)) % world]
+    share = len(kept) // world
+    return kept[rank * share : (rank + 1) * share]
+
+
+class StreamSampler(ResumableSampler):
+    """The order of a streamed set (row groups of parquet files), as streaming readers shuffle: each epoch the row
+    groups in a seeded order, then rows shuffled within a buffer of `buffer` consecutive groups; rank r takes a
+    contiguous block. A pure function of (seed, epoch), so resume replays it exactly."""
+
+    def __init__(
+        self, groups: list[int], seed: int, rank: int = 0, world: int = 1, drop_last: bool = False, buffer: int = 4
+    ) -> None:
+        super().__init__(sum(groups), seed, True, rank, world, drop_last)
+        self.groups, self.buffer = list(groups), buffer
+
+    def _indices(self) -> list[int]:
+        generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
+        starts = [0]
+        for size in self.groups:
+            starts.append(starts[-1] + size)
+        shuffled = torch.randperm(len(self.groups), generator=generator).tolist()
+        order: list[int] = []
+        for i in range(0, len(shuffled), self.buffer):
+            rows = torch.cat([torch.arange(starts[g], starts[g + 1]) for g in shuffled[i : i + self.buffer]])
+            order += rows[torch.randperm(len(rows), generator=generator)].tolist()
+        return for_rank_block(order, self.rank, self.world, self.drop_last)
+
+
 class BucketBatchSampler(Sampler[list[int]]):
     """Batches of similar lengths, so little of each batch is padding; resumable like ResumableSampler.
 

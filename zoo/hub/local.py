@@ -29,18 +29,25 @@ class LocalTransport(Transport):
         raise UsageError("--create-pr needs a Hub endpoint; a local hub folder has no pull requests")
 
     def fetch(self, target: Target, offline: bool, allow_pickle: bool, want: Callable[[str], bool]) -> Fetched:  # noqa: ARG002 - a folder is always at hand
-        commit = self.git.resolve(target.repo_id, target.revision)
+        git = self.git if target.repo_type == "model" else LocalHub(self.root, f"{target.repo_type}s")
+        commit = git.resolve(target.repo_id, target.revision)
         if commit is None:
             raise UsageError(f"{target.repo_id} in {self.describe()} has no commits yet: publish to it first.")
-        tree = {e.path: e for e in self.git.tree(target.repo_id, commit)}
+        tree = {e.path: e for e in git.tree(target.repo_id, commit)}
         where = f"{target.repo_id}@{commit}"
-        chosen = [p for p in select_files(sorted(tree), target.pins, allow_pickle, where) if want(p)]
-        folder = cache_dir() / "local-hub" / target.repo_id / commit
+        listed = (
+            sorted(tree)
+            if target.repo_type != "model"
+            else select_files(sorted(tree), target.pins, allow_pickle, where)
+        )
+        chosen = [p for p in listed if want(p)]
+        kind = "" if target.repo_type == "model" else f"{target.repo_type}s/"
+        folder = cache_dir() / "local-hub" / f"{kind}{target.repo_id}" / commit
         for path in chosen:
             dest = folder / path
             if not dest.is_file():
                 with replacing(dest) as tmp:
-                    self.git.read_blob(target.repo_id, tree[path].oid, tmp)
+                    git.read_blob(target.repo_id, tree[path].oid, tmp)
         expected = {p: target.pins.get(p) or f"git-sha1:{tree[p].oid}" for p in chosen}
         return Fetched(folder, commit, expected, {p: tree[p].size for p in chosen}, sorted(tree))
 

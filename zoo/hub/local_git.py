@@ -44,12 +44,14 @@ class TreeEntry:
 class LocalHub:
     """Bare git repositories under `root`, read and written with the git CLI."""
 
-    def __init__(self, root: str | os.PathLike[str]) -> None:
+    def __init__(self, root: str | os.PathLike[str], kind: str = "models") -> None:
         self.root = Path(root).expanduser().resolve()
+        #: "models" or "datasets": the folder under `root` that holds this kind of repository
+        self.kind = kind
 
     def repo_path(self, repo_id: str) -> Path:
         org, name = check_repo_id(repo_id).split("/")
-        return self.root / "models" / org / name
+        return self.root / self.kind / org / name
 
     def _git(
         self,

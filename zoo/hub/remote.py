@@ -74,7 +74,7 @@ class RemoteTransport(Transport):
         with hub_errors(f"{target.repo_id}@{target.revision}", self.describe()):
             commit = target.revision
             if not COMMIT_RE.fullmatch(commit):
-                commit = self.api.model_info(target.repo_id, revision=target.revision).sha
+                commit = self.api.repo_info(target.repo_id, revision=target.revision, repo_type=target.repo_type).sha
             expected, sizes, listed = self._expected(target, commit, allow_pickle)
             expected = {p: ref for p, ref in expected.items() if want(p)}
             # One hf_hub_download per file at the resolved commit: a cached file costs no request, and the
@@ -83,11 +83,11 @@ class RemoteTransport(Transport):
                 digests = pool.map(lambda p: self._download(target, commit, p, expected[p], sizes.get(p)), expected)
                 hashed = {p: d for p, d in zip(expected, digests, strict=True) if d is not None}
         if commit != target.revision:  # remember the branch, so an offline pull of it finds this commit
-            ref = hf_cache_folder(target.repo_id) / "refs" / target.revision
+            ref = hf_cache_folder(target.repo_id, target.repo_type) / "refs" / target.revision
             ref.parent.mkdir(parents=True, exist_ok=True)
             if not ref.is_file() or ref.read_text().strip() != commit:
                 write_text(ref, commit)
-        folder = hf_cache_folder(target.repo_id) / "snapshots" / commit
+        folder = hf_cache_folder(target.repo_id, target.repo_type) / "snapshots" / commit
         return Fetched(folder, commit, expected, sizes, listed, hashed)
 
     def _expected(
@@ -96,8 +96,10 @@ class RemoteTransport(Transport):
         """The files to pull with their reference digests, the sizes the Hub lists, and every file listed."""
         if target.pins:  # the catalog already names every file and its sha256: no listing needed
             return dict(target.pins), {}, select_files(list(target.pins), {}, True, self.describe())
-        listing = _listing(self.api, target.repo_id, commit)
+        listing = _listing(self.api, target.repo_id, commit, target.repo_type)
         listed = sorted(listing)
+        if target.repo_type != "model":  # the caller's `want` chooses a dataset's files
+            return {p: ref for p, (ref, _) in listing.items()}, {p: s for p, (_, s) in listing.items()}, listed
         chosen = select_files(listed, {}, allow_pickle, f"{target.repo_id}@{commit}")
         return {p: listing[p][0] for p in chosen}, {p: size for p, (_, size) in listing.items()}, listed
 
@@ -112,7 +114,8 @@ class RemoteTransport(Transport):
         follower = progress = None
         large = (FOLLOW_MIN_SIZE if size is None else size) >= FOLLOW_MIN_SIZE
         if algorithm == "sha256" and large:  # hash it as it comes
-            follower = FollowingDigest(hf_cache_folder(target.repo_id) / "blobs", f"{digest}*.incomplete")
+            blobs = hf_cache_folder(target.repo_id, target.repo_type) / "blobs"
+            follower = FollowingDigest(blobs, f"{digest}*.incomplete")
             follower.start()
             # a restarted download voids what was hashed of it
             progress = type("Progress", (RichTqdm,), {"rewound": lambda _self: follower.rewound()})
@@ -121,6 +124,7 @@ class RemoteTransport(Transport):
                 target.repo_id,
                 path,
                 revision=commit,
+                repo_type=target.repo_type,
                 endpoint=self.endpoint,
                 tqdm_class=progress or RichTqdm,
                 **library(),
@@ -133,7 +137,7 @@ class RemoteTransport(Transport):
         except OSError as exc:  # huggingface_hub's size check: the bytes that came are not the size announced
             if "Consistency check failed" not in str(exc):
                 raise
-            _drop_incomplete(target.repo_id, reference)
+            _drop_incomplete(target.repo_id, reference, target.repo_type)
             raise VerificationError(
                 f"{path} failed verification: {str(exc).splitlines()[0]} Nothing was kept; pull again, "
                 "and report it to the repository's owner if it happens again."
@@ -150,7 +154,13 @@ class RemoteTransport(Transport):
         text = f"{target.repo_id}@{target.revision}"
         with hub_errors(text, self.describe(), offline=True):
             folder = Path(
-                snapshot_download(target.repo_id, revision=target.revision, local_files_only=True, **library())
+                snapshot_download(
+                    target.repo_id,
+                    revision=target.revision,
+                    repo_type=target.repo_type,
+                    local_files_only=True,
+                    **library(),
+                )
             )
         records = VerifiedRecords()
         expected = {}
@@ -225,12 +235,12 @@ def library() -> dict[str, str]:
     return {"library_name": "zoo", "library_version": __version__}
 
 
-def hf_cache_folder(repo_id: str) -> Path:
-    """A model repo's folder in the Hugging Face cache (HF_HUB_CACHE)."""
+def hf_cache_folder(repo_id: str, repo_type: str = "model") -> Path:
+    """A repo's folder in the Hugging Face cache (HF_HUB_CACHE)."""
     from huggingface_hub import constants
     from huggingface_hub.file_download import repo_folder_name
 
-    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type="model")
+    return Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type=repo_type)
 
 
 def _transport_errors() -> tuple[type[BaseException], ...]:
@@ -282,18 +292,19 @@ def hub_errors(target_text: str, where: str, offline: bool = False) -> Iterator[
         ) from None
 
 
-def _listing(api: Any, repo_id: str, commit: str) -> dict[str, tuple[str, int]]:
+def _listing(api: Any, repo_id: str, commit: str, repo_type: str = "model") -> dict[str, tuple[str, int]]:
     """Each file of a commit with the Hub's reference digest and size. A commit's listing never changes, so it is
     kept in zoo's cache after the first pull: a second pull of that commit asks the Hub only what `main` is."""
     from huggingface_hub.hf_api import RepoFile
 
-    path = cache_dir() / "listings" / repo_id / f"{commit}.json"
+    kind = "" if repo_type == "model" else f"{repo_type}s/"
+    path = cache_dir() / "listings" / f"{kind}{repo_id}" / f"{commit}.json"
     cached = read_cache(path, "the repository will be listed again")
     if cached and all(_listed_entry(v) for v in cached.values()):
         return {p: (ref, size) for p, (ref, size) in cached.items()}
     listing = {
         f.path: (f"sha256:{f.lfs.sha256}" if f.lfs else f"git-sha1:{f.blob_id}", f.lfs.size if f.lfs else f.size)
-        for f in api.list_repo_tree(repo_id, revision=commit, recursive=True)
+        for f in api.list_repo_tree(repo_id, revision=commit, recursive=True, repo_type=repo_type)
         if isinstance(f, RepoFile)
     }
     with suppress(OSError):  # a cache that cannot be written costs only a listing next time
@@ -352,7 +363,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parts.scheme.lower(), (parts.hostname or "").lower(), port
 
 
-def _drop_incomplete(repo_id: str, reference: str) -> None:
+def _drop_incomplete(repo_id: str, reference: str, repo_type: str = "model") -> None:
     """Delete the partial download huggingface_hub keeps for a resume, when what it announced was wrong."""
-    for partial in (hf_cache_folder(repo_id) / "blobs").glob(f"{reference.partition(':')[2]}*.incomplete"):
+    for partial in (hf_cache_folder(repo_id, repo_type) / "blobs").glob(f"{reference.partition(':')[2]}*.incomplete"):
         partial.unlink(missing_ok=True)

@@ -25,6 +25,8 @@ class Target:
     revision: str
     name: str | None = None
     pins: Mapping[str, str] = field(default_factory=dict)
+    #: "model" or "dataset", as huggingface_hub's repo_type
+    repo_type: str = "model"
 
 
 @dataclass

@@ -10,6 +10,7 @@ from typing import Any
 from zoo.core.errors import UsageError, ZooError
 from zoo.hub.pull import download
 from zoo.jobs.artifacts import FORMATS, InputRefused, artifact_path, load_file
+from zoo.jobs.data_source import open_data_dir
 from zoo.jobs.model_source import build_and_load, from_pulled, from_run_folder
 from zoo.jobs.train import make_recipe, resolve, settings
 from zoo.store.card import dataset_name
@@ -32,9 +33,7 @@ def load_for_inference(
         source = from_pulled(download(target, hub=hub, allow_pickle=allow_pickle), allow_pickle)
     config = source.config
     mspec, rspec, dspec = resolve(source.spec.qualified_name, config.get("recipe"), dataset or dataset_name(config))
-    recipe = make_recipe(
-        rspec, mspec, dspec, settings(rspec, {"device": device}, {}), Path(data_dir) if data_dir else None
-    )
+    recipe = make_recipe(rspec, mspec, dspec, settings(rspec, {"device": device}, {}), open_data_dir(data_dir, hub))
     # set before the model is built: a recipe's inference_model may check the run's files (an index) first
     recipe.run_config = {"recipe": rspec.name, "model": mspec.name, **config}
     recipe.run_folder = source.folder

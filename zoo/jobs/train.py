@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from zoo.core.errors import UsageError, ZooError
+from zoo.hub.datasets import is_hub_uri
 from zoo.jobs import loggers as training_loggers
 from zoo.jobs.pretrained import Pretrained
 from zoo.plugin.config import TrainConfig
+from zoo.plugin.hubdata import HubSource
 from zoo.plugin.recipe import Recipe
 from zoo.plugin.specs import DatasetSpec, LoggerSpec, ModelSpec, RecipeSpec
 from zoo.registry.merged import get_registry, recipe_trains
@@ -64,7 +66,7 @@ def recipe_class(rspec: RecipeSpec) -> type[Recipe]:
     return cls
 
 
-def make_recipe(rspec: Any, mspec: Any, dspec: Any, config: TrainConfig, data_dir: Path | None) -> Recipe:
+def make_recipe(rspec: Any, mspec: Any, dspec: Any, config: TrainConfig, data_dir: Path | HubSource | None) -> Recipe:
     """The recipe object for a run, with zoo's pretrained-weights service."""
     return recipe_class(rspec)(
         config, model_spec=mspec, dataset_spec=dspec, data_dir=data_dir, recipe_spec=rspec, pretrained=Pretrained()
@@ -109,6 +111,8 @@ class TrainJob:
     loggers: list[str] = field(default_factory=list)
     #: zoo reproduce: refuse data with another fingerprint
     expected_fingerprint: str | None = None
+    #: a Hub dataset repo, pulled and verified by the launching process (HubSource.to_json); data_dir is its URI
+    data_source: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -142,13 +146,16 @@ def train(
     rdzv_endpoint: str | None = None,
     loggers: list[str] | None = None,
     expected_fingerprint: str | None = None,
+    hub: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """Train `model` with its recipe into a run folder; returns the `zoo train --json` summary.
 
+    `data_dir` is a folder or a Hub dataset repo, `hf://datasets/ORG/NAME[@REV]` (on `hub`, default HF_ENDPOINT).
     `loggers` names training loggers (default: ZOO_LOGGERS); `expected_fingerprint` refuses data other than that
     (zoo reproduce).
     """
     from zoo.engine.device import Dist, choose_device
+    from zoo.jobs.data_source import open_data_dir
 
     mspec, rspec, dspec = resolve(model, recipe, dataset)
     flags = {
@@ -169,11 +176,14 @@ def train(
     logger_specs = training_loggers.check(training_loggers.requested(loggers))
     out = Path(out) if out is not None else default_out(mspec.name, dspec.name)
     run_folder.check_out_folder(out, get_registry().recipes.get)
+    source = open_data_dir(data_dir, hub)
+    hub_source = source if isinstance(source, HubSource) else None
     job = TrainJob(
         model=mspec.qualified_name,
         recipe=rspec.qualified_name,
         dataset=dspec.qualified_name,
-        data_dir=data_dir,
+        data_dir=hub_source.uri if hub_source else None if data_dir is None else str(data_dir),
+        data_source=hub_source.to_json() if hub_source else None,
         settings=dataclasses.asdict(config),
         overrides={k: v for k, v in {**flags, **sets}.items() if v is not None},
         out=str(out),
@@ -206,7 +216,7 @@ def _check_settings(rspec: RecipeSpec, config: TrainConfig, device: Any, data_di
             f"best_metric must name a metric of recipe '{rspec.name}' ({', '.join(rspec.metrics)}), with a leading "
             f"'-' when lower is better; got {config.best_metric!r}"
         )
-    if data_dir is not None and not Path(data_dir).exists():
+    if data_dir is not None and not is_hub_uri(str(data_dir)) and not Path(data_dir).exists():
         raise UsageError(f"--data-dir {data_dir} does not exist")
 
 
@@ -251,7 +261,8 @@ def run(
     if logger_specs is None:
         logger_specs = [registry.loggers.get(name) for name in job.loggers]
     mspec, rspec, dspec = specs
-    recipe = make_recipe(rspec, mspec, dspec, config, Path(job.data_dir) if job.data_dir else None)
+    data_dir = HubSource.from_json(job.data_source) if job.data_source else Path(job.data_dir) if job.data_dir else None
+    recipe = make_recipe(rspec, mspec, dspec, config, data_dir)
     plugin = registry.plugin_set.get(mspec.plugin)
     info = RunInfo(
         model=mspec.name,

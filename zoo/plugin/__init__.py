@@ -10,6 +10,9 @@ entry-point module may import it at the top.
   `Data` is what a dataset adapter returns; `TrainConfig` is the recipe's settings.
   `TrainingLogger` is the base class of a logger's factory.
 - `ExampleInputs`, `Axis` and `Agreement` are what a recipe gives export and its parity gate (zoo.plugin.export).
+- `HubSource` is what a dataset adapter's `hub` factory gets for `--data-dir hf://datasets/ORG/NAME`: verified
+  parquet files per split and their columns' `Feature`s; `ParquetRows` streams their row groups; `read_column`
+  reads one whole column (zoo.plugin.hubdata).
 - `ForeignRepo` is what the `claim_repo` hook sees of a Hub repository saved by another library; `Claim` is what
   it returns to load that repository.
 - `ZooError`, `UsageError` and `ZooWarning` are the errors and warnings a plugin raises and emits for the user.
@@ -28,6 +31,7 @@ from zoo.plugin.claims import Claim, ForeignRepo
 from zoo.plugin.config import TrainConfig
 from zoo.plugin.export import Agreement, Axis, ExampleInputs
 from zoo.plugin.hooks import HOOK_NAMES, hookimpl
+from zoo.plugin.hubdata import Feature, HubSource, ParquetRows, read_column
 from zoo.plugin.loggers import TrainingLogger
 from zoo.plugin.recipe import Data, Recipe, device_of, first_output
 from zoo.plugin.services import PretrainedWeights
@@ -42,9 +46,12 @@ __all__ = [
     "Data",
     "DatasetSpec",
     "ExampleInputs",
+    "Feature",
     "ForeignRepo",
+    "HubSource",
     "LoggerSpec",
     "ModelSpec",
+    "ParquetRows",
     "PretrainedWeights",
     "Recipe",
     "RecipeSpec",
@@ -62,5 +69,6 @@ __all__ = [
     "first_output",
     "hookimpl",
     "read_cache",
+    "read_column",
     "warn",
 ]

@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from zoo.core.errors import ZooError
+from zoo.core.errors import UsageError, ZooError
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_\-]*")
 TASK_RE = re.compile(r"[a-z][a-z0-9\-]*")
@@ -148,16 +148,36 @@ class DatasetSpec(_Buildable):
     plugin: str = ""
     #: writes a few samples in the real format (see above)
     sample: Factory | None = None
+    #: "pkg.module:function" or a callable: `hub(source, **options)` returns a zoo.plugin.Data for a Hub dataset
+    #: repo (`--data-dir hf://datasets/ORG/NAME`); `source` is a zoo.plugin.HubSource of verified parquet files
+    hub: Factory | None = None
 
     def __post_init__(self) -> None:
         _check_common("dataset", self.name, self.task, self.factory)
-        if self.sample is not None:
-            _check_common("dataset", self.name, self.task, self.sample)
+        for extra in (self.sample, self.hub):
+            if extra is not None:
+                _check_common("dataset", self.name, self.task, extra)
         object.__setattr__(self, "formats", tuple(self.formats))
         object.__setattr__(self, "metadata", _frozen(self.metadata))
 
     def build(self, **options: Any) -> Any:
-        return self.resolve_factory()(**options)
+        """The adapter's Data: from `data_dir`, or through `hub` when data_dir is a Hub dataset repo (HubSource)."""
+        from zoo.plugin.hubdata import HubSource
+
+        source = options.get("data_dir")
+        if not isinstance(source, HubSource):
+            return self.resolve_factory()(**options)
+        if self.hub is None:
+            raise UsageError(
+                f"the dataset adapter '{self.qualified_name}' cannot read a Hub dataset repo ({source.uri}): "
+                "pass a local --data-dir, or use an adapter with a Hub source (zoo info lists them)."
+            )
+        options.pop("data_dir")
+        data = self._resolve(self.hub, "hub source")(source, **options)
+        # the run records the repo, its commit and every file's sha256, whatever the adapter says
+        data.info["fingerprint"] = source.fingerprint
+        data.info["hub_dataset"] = {"repo_id": source.repo_id, "revision": source.revision, "files": dict(source.files)}
+        return data
 
     def write_sample(self, folder: Path) -> Sample:
         """Write the dataset's sample into `folder` (see `sample`)."""

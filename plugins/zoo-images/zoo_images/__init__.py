@@ -15,8 +15,9 @@ def register_datasets(register) -> None:
             task=TASK,
             factory="zoo_images.cifar10:load",
             sample="zoo_images.samples:cifar10",
-            formats=("cifar-10-batches-py",),
-            description="CIFAR-10 from its python batches (data_batch_1..5, test_batch, batches.meta)",
+            hub="zoo_images.hub:cifar10",
+            formats=("cifar-10-batches-py", "parquet"),
+            description="CIFAR-10 from its python batches, or a Hub dataset repo shaped like uoft-cs/cifar10",
         )
     )
     register(
@@ -25,8 +26,9 @@ def register_datasets(register) -> None:
             task=TASK,
             factory="zoo_images.imagefolder:load",
             sample="zoo_images.samples:imagefolder",
-            formats=("png", "jpeg", "bmp", "webp"),
-            description="One folder per class; train/ and val/ folders, or a split ratio",
+            hub="zoo_images.hub:imagefolder",
+            formats=("png", "jpeg", "bmp", "webp", "parquet"),
+            description="One folder per class (train/ and val/, or a split ratio), or a Hub image dataset repo",
         )
     )
     register(
