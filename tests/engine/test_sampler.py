@@ -64,3 +64,38 @@ def test_evaluation_batches_are_sorted_by_length():
 
     assert sorted_batches([5, 1, 4, 2, 3], [0, 1, 2, 3, 4], 2) == [[1, 3], [4, 2], [0]]
     assert sorted_batches([5, 1, 4, 2, 3], [0, 2, 4], 2) == [[4, 2], [0]]
+
+
+def test_a_streamed_order_covers_each_row_once_reading_few_row_groups_at_a_time():
+    from zoo.engine.sampler import StreamSampler
+
+    groups = [10, 7, 10, 3, 10, 10, 9, 10]  # row groups of uneven sizes, as parquet files have
+    starts = [sum(groups[:g]) for g in range(len(groups))]
+
+    def group_of(row: int) -> int:
+        return max(g for g, start in enumerate(starts) if start <= row)
+
+    sampler = StreamSampler(groups, seed=5, buffer=2)
+    order = list(sampler)
+    assert sorted(order) == list(range(sum(groups)))
+    # at any point, at most 2 row groups are being read (begun, not finished): a buffer of 2, not all 8
+    first = {g: min(i for i, r in enumerate(order) if group_of(r) == g) for g in range(len(groups))}
+    last = {g: max(i for i, r in enumerate(order) if group_of(r) == g) for g in range(len(groups))}
+    assert max(sum(first[g] <= i <= last[g] for g in first) for i in range(len(order))) == 2
+    assert order == list(StreamSampler(groups, seed=5, buffer=2))  # a function of (seed, epoch)
+    sampler.set_position(1)
+    assert list(sampler) != order and sorted(sampler) == sorted(order)
+    sampler.set_position(0, start=25)  # resume: what was seen is skipped, the rest replays
+    assert list(sampler) == order[25:]
+
+
+def test_a_streamed_order_gives_each_rank_a_contiguous_share_padded_as_distributed_sampler_does():
+    from zoo.engine.sampler import StreamSampler
+
+    groups = [5] * 9 + [4]  # 49 rows
+    whole = list(StreamSampler(groups, seed=1))
+    ranks = [list(StreamSampler(groups, seed=1, rank=r, world=2)) for r in range(2)]
+    assert [len(r) for r in ranks] == [25, 25]  # one padding row
+    assert ranks[0] + ranks[1] == whole + whole[:1]  # contiguous blocks: each rank reads its own row groups
+    dropped = [list(StreamSampler(groups, seed=1, rank=r, world=2, drop_last=True)) for r in range(2)]
+    assert [len(r) for r in dropped] == [24, 24] and len(set(dropped[0] + dropped[1])) == 48

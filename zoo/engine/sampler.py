@@ -65,8 +65,14 @@ class StreamSampler(ResumableSampler):
     ) -> None:
         super().__init__(sum(groups), seed, True, rank, world, drop_last)
         self.groups, self.buffer = list(groups), buffer
+        self._order: tuple[int, list[int]] | None = None  # (epoch, this rank's order): len() asks for it too
 
     def _indices(self) -> list[int]:
+        if self._order is None or self._order[0] != self.epoch:
+            self._order = (self.epoch, self._shuffled())
+        return self._order[1]
+
+    def _shuffled(self) -> list[int]:
         generator = torch.Generator().manual_seed(self.seed * 100_003 + self.epoch)
         starts = [0]
         for size in self.groups:

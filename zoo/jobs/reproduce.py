@@ -213,6 +213,9 @@ def reproduce(
     device = _device(config, notes)
     world = _world_size(config, nproc, device, notes)
     dataset = config.get("dataset") if isinstance(config.get("dataset"), dict) else {}
+    hub_data = config.get("hub_dataset")
+    if data_dir is None and isinstance(hub_data, dict):  # the same commit of the same Hub dataset repo
+        data_dir = f"hf://datasets/{hub_data['repo_id']}@{hub_data['revision']}"
     if not dataset.get("fingerprint"):
         notes.append(f"{pulled.repo_id} records no fingerprint of its data, so zoo cannot check that the data matches")
     for note in notes:
@@ -229,6 +232,7 @@ def reproduce(
         quiet=quiet,
         nproc=world,
         expected_fingerprint=dataset.get("fingerprint"),
+        hub=hub,
     )
     same = tensors_digest(read_state_dict(pulled.path / layout.WEIGHTS)) == tensors_digest(run_folder.read_weights(out))
     verdict, checks = compare(published, run_folder.read_run(out).metrics, same, tolerance)

@@ -140,6 +140,10 @@ def read_column(source: HubSource, split: str, column: str) -> list[Any]:
     return values
 
 
+def _file_name(path: Path) -> str:
+    return path.name
+
+
 def _first(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
@@ -165,7 +169,7 @@ class ParquetRows:
         files: Sequence[Path],
         columns: Sequence[str],
         decode: Callable[[dict[str, Any]], Any],
-        describe: Callable[[Path], str] = lambda p: p.name,
+        describe: Callable[[Path], str] = _file_name,
         rows: tuple[int, int] | None = None,
         keep: int = 8,
     ) -> None:

@@ -149,6 +149,15 @@ CONFIG_SCHEMA = Fields(
             ),
             key=Text(choices=tuple(EXPORTS)),
         ),
+        # trained on a Hub dataset repo: the repo, the commit, and each data file's sha256 (zoo reproduce pulls them)
+        "hub_dataset": Fields(
+            {
+                "repo_id": Text(max_length=256),
+                "revision": Text(max_length=40),
+                "files": MapOf(Text(max_length=64)),
+            },
+            required=("repo_id", "revision"),
+        ),
     },
     required=("zoo_version", "model"),
 )

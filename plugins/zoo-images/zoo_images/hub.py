@@ -9,6 +9,7 @@ the file and row); an image that does not decode stops training with one line na
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Any
 
 import torch
@@ -55,11 +56,8 @@ def load(
     classes = _check_labels(source, splits, label, names)
     names = names or [str(i) for i in range(classes)]
 
-    def sample(row: dict[str, Any]) -> tuple[torch.Tensor, int]:
-        return decode_image(row[image], size), int(row[label])
-
     def rows(split: str) -> ParquetRows:
-        return ParquetRows(source.splits[split], [image, label], sample, source.name_of)
+        return ParquetRows(source.splits[split], [image, label], partial(_sample, image, label, size), source.name_of)
 
     train = rows("train")
     val = rows(val_name) if val_name else None
@@ -81,6 +79,10 @@ def load(
             "augment": {"crop_padding": 4 * size // 32, "flip": True},
         },
     )
+
+
+def _sample(image: str, label: str, size: int, row: dict[str, Any]) -> tuple[torch.Tensor, int]:
+    return decode_image(row[image], size), int(row[label])
 
 
 def decode_image(cell: Any, size: int) -> torch.Tensor:
