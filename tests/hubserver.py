@@ -1,11 +1,15 @@
 """A Hub-compatible test server: create_repo, preupload, commit (regular and LFS files), branches, model search,
-and the reads a client makes.
+and the reads a client makes, for model repos and dataset repos.
 
-It stores bare git repositories in olah's layout (ROOT/models/<org>/<name>) through zoo's LocalHub, so olah
-can serve what it wrote. Hooks for hostile behaviour: `tamper` serves other bytes for a file, `extra_tree`
-adds entries (such as '../escape') to a repository's listing, `listed_size`/`pointer_size` make the listing or
-the LFS pointer lie about a file's size, `private` repos need the token to read, `search_reply` answers model
-search with anything at all. `page_size` splits model search into pages linked by a Link header, as the Hub does.
+It stores bare git repositories in olah's layout (ROOT/models/<org>/<name>, ROOT/datasets/<org>/<name>) through
+zoo's LocalHub, so olah can serve what it wrote. Models and datasets take one code path: a repo is named by its
+key, the path the Hub's URLs give it ("org/name" for a model, "datasets/org/name" for a dataset), and the key
+picks the LocalHub and blob cache (HubServer.store).
+
+Hooks for hostile behaviour: `tamper` serves other bytes for a file, `extra_tree` adds entries (such as
+'../escape') to a repository's listing, `listed_size`/`pointer_size` make the listing or the LFS pointer lie
+about a file's size, `private` repos need the token to read, `search_reply` answers model search with anything
+at all. `page_size` splits model search into pages linked by a Link header, as the Hub does.
 
 What it copies from the Hub's LFS handling (checked against huggingface_hub 2.4.0 and a recording of the Hub):
 - which files are LFS: the Hub's default .gitattributes suffixes, files of 10 MiB or more, and binary files (a
@@ -41,6 +45,11 @@ from zoo.core.errors import UsageError
 from zoo.hub.local_git import LocalHub, RepoNotFound, RevisionNotFound, TreeEntry
 
 REPO = r"(?P<repo>[^/]+/[^/]+)"
+# /api/models/... or /api/datasets/...: which kind of repo an API route is about
+KIND = r"(?P<kind>models|datasets)"
+# A repo as the download and git URLs name it: /org/name (a model) or /datasets/org/name
+KEY = r"(?P<key>(?:datasets/)?[^/]+/[^/]+)"
+DATASETS = "datasets/"
 # The suffixes of the .gitattributes every new Hub repository starts with (the ones a model repo meets).
 LFS_SUFFIXES = (
     ".7z", ".arrow", ".bin", ".bz2", ".ckpt", ".ftz", ".gz", ".h5", ".joblib", ".mlmodel", ".model", ".msgpack",
@@ -69,11 +78,23 @@ def git_blob_id(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
 
 
+def repo_key(kind: str | None, repo: str) -> str:
+    """The key of a repo named in an /api/{kind}/ route: "org/name" for a model, "datasets/org/name" for a dataset."""
+    return DATASETS + repo if kind == "datasets" else repo
+
+
 class HubServer:
-    """Start with `with HubServer(root) as server:`; `server.url` is the endpoint for HF_ENDPOINT."""
+    """Start with `with HubServer(root) as server:`; `server.url` is the endpoint for HF_ENDPOINT.
+
+    `hub` holds the model repos, `datasets` the dataset repos. Every per-repo hook (`private`, `tamper`,
+    `extra_tree`, `listed_size`, `pointer_size`, `downloads`, `likes`) is keyed by the repo's key: "org/name" for a
+    model, "datasets/org/name" for a dataset (its URL path on the Hub), so a model and a dataset of one id never
+    clash, e.g. `server.tamper[("datasets/org/name", "plain_text/train-00000-of-00001.parquet")] = b"..."`.
+    """
 
     def __init__(self, root: Path, token: str = "hf_test_write_token") -> None:
         self.hub = LocalHub(root)
+        self.datasets = LocalHub(root, "datasets")
         self.token = token
         self.private: set[str] = set()
         self.tamper: dict[tuple[str, str], bytes] = {}
@@ -96,6 +117,7 @@ class HubServer:
         self.user_agents: list[tuple[str, str]] = []
         self.work = Path(tempfile.mkdtemp(prefix="hubserver-"))
         self.blobs = _Blobs(self.hub, self.work / "blobs")
+        self.dataset_blobs = _Blobs(self.datasets, self.work / "dataset-blobs")
         self.uploads = self.work / "lfs-uploads"
         self.uploads.mkdir()
         handler = type("Handler", (_Handler,), {"server_state": self})
@@ -118,18 +140,31 @@ class HubServer:
             server.server_close()
         shutil.rmtree(self.work, ignore_errors=True)
 
-    def listing(self, repo: str, commit: str) -> list[dict]:
+    def store(self, key: str) -> tuple[LocalHub, _Blobs, str]:
+        """The LocalHub and blob cache that hold a repo, and its repo id, from its key."""
+        if key.startswith(DATASETS):
+            return self.datasets, self.dataset_blobs, key.removeprefix(DATASETS)
+        return self.hub, self.blobs, key
+
+    def listing(self, key: str, commit: str) -> list[dict]:
         """The tree as the Hub lists it: LFS files with their pointer's git id and an `lfs` field."""
+        hub, blobs, repo = self.store(key)
         out = []
-        for entry in self.hub.tree(repo, commit):
-            sha256, size, head = self.blobs.digest(repo, entry)
-            size = self.listed_size.get((repo, entry.path), size)
+        for entry in hub.tree(repo, commit):
+            sha256, size, head = blobs.digest(repo, entry)
+            size = self.listed_size.get((key, entry.path), size)
             item = {"type": "file", "oid": entry.oid, "size": size, "path": entry.path}
             if is_lfs(entry.path, size, head):
                 pointer = lfs_pointer(sha256, size)
                 item.update(oid=git_blob_id(pointer), lfs={"oid": sha256, "size": size, "pointerSize": len(pointer)})
             out.append(item)
         return out
+
+    def folders(self, key: str, commit: str) -> dict[str, str]:
+        """Each folder of a commit and its git tree id, as the Hub lists a "directory"."""
+        hub, _, repo = self.store(key)
+        out = hub._git(repo, "ls-tree", "-r", "-d", "-z", commit).stdout.decode()
+        return {path: meta.split()[2] for meta, path in (r.split("\t", 1) for r in filter(None, out.split("\0")))}
 
 
 class _Blobs:
@@ -260,8 +295,9 @@ class _Storage(_Plumbing):
         if not re.fullmatch(r"/objects/[0-9a-f]{64}", url.path) or "repo" not in query:
             return self._error(404, None, "no such object")
         state = self.server_state
-        repo, blob = query["repo"], query["blob"]
-        return self._send_file(state.blobs.path(repo, blob), {}, state.tamper.get((repo, query.get("path", ""))))
+        key, blob = query["repo"], query["blob"]
+        _, blobs, repo = state.store(key)
+        return self._send_file(blobs.path(repo, blob), {}, state.tamper.get((key, query.get("path", ""))))
 
     def do_PUT(self) -> None:
         body = self._body()
@@ -287,14 +323,15 @@ class _Handler(_Plumbing):
         self._error(401, None, "Invalid credentials in Authorization header")
         return False
 
-    def _commit_for(self, repo: str, revision: str) -> str | None:
+    def _commit_for(self, key: str, revision: str) -> str | None:
         """The commit for a revision, or None after sending the Hub's error for a private repo without a token,
         or a missing repo or revision."""
-        if repo in self.server_state.private and not self._authorized():
+        if key in self.server_state.private and not self._authorized():
             self._error(401, "RepoNotFound", "Repository not found")
             return None
+        hub, _, repo = self.server_state.store(key)
         try:
-            commit = self.server_state.hub.resolve(repo, revision)
+            commit = hub.resolve(repo, revision)
         except RepoNotFound:
             self._error(404, "RepoNotFound", "Repository not found")
             return None
@@ -320,12 +357,15 @@ class _Handler(_Plumbing):
             return self._send(status, body, {k: v for k, v in headers.items() if k != "Content-Type"}, kind)
         if path == "/api/models":
             return self._list_models({k: v[-1] for k, v in parse_qs(url.query).items()})
-        if m := re.fullmatch(rf"/api/models/{REPO}(?:/revision/(?P<rev>.+))?", path):
-            return self._model_info(m["repo"], unquote(m["rev"] or "main"))
-        if m := re.fullmatch(rf"/api/models/{REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?", path):
-            return self._tree(m["repo"], unquote(m["rev"]))
-        if m := re.fullmatch(rf"/{REPO}/(?P<kind>resolve|raw)/(?P<rev>[^/]+)/(?P<file>.+)", path):
-            return self._resolve(m["repo"], unquote(m["rev"]), unquote(m["file"]), raw=m["kind"] == "raw")
+        query = parse_qs(url.query)
+        if m := re.fullmatch(rf"/api/{KIND}/{REPO}(?:/revision/(?P<rev>.+))?", path):
+            return self._repo_info(repo_key(m["kind"], m["repo"]), unquote(m["rev"] or "main"), query)
+        if m := re.fullmatch(rf"/api/{KIND}/{REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?", path):
+            recursive = query.get("recursive", ["false"])[-1].lower() in ("1", "true")
+            key = repo_key(m["kind"], m["repo"])
+            return self._tree(key, unquote(m["rev"]), unquote(m["sub"] or "").strip("/"), recursive)
+        if m := re.fullmatch(rf"/{KEY}/(?P<how>resolve|raw)/(?P<rev>[^/]+)/(?P<file>.+)", path):
+            return self._resolve(m["key"], unquote(m["rev"]), unquote(m["file"]), raw=m["how"] == "raw")
         return self._error(404, None, f"no route for {path}")
 
     def do_POST(self) -> None:
@@ -334,47 +374,56 @@ class _Handler(_Plumbing):
         path = urlparse(self.path).path
         if path == "/api/validate-yaml":
             return self._json(200, {"errors": [], "warnings": []})
+        if m := re.fullmatch(rf"/api/{KIND}/{REPO}/paths-info/(?P<rev>[^/]+)", path):  # a read: no token needed
+            return self._paths_info(repo_key(m["kind"], m["repo"]), unquote(m["rev"]), parse_qs(body.decode()))
         if not self._require_auth():
             return None
         if path == "/api/repos/create":
             return self._create_repo(json.loads(body or b"{}"))
-        if m := re.fullmatch(rf"/api/models/{REPO}/preupload/(?P<rev>.+)", path):
-            return self._preupload(m["repo"], unquote(m["rev"]), json.loads(body))
-        if m := re.fullmatch(rf"/{REPO}\.git/info/lfs/objects/batch", path):
-            return self._lfs_batch(m["repo"], json.loads(body))
-        if m := re.fullmatch(rf"/{REPO}\.git/info/lfs/objects/verify", path):
+        if m := re.fullmatch(rf"/api/{KIND}/{REPO}/preupload/(?P<rev>.+)", path):
+            return self._preupload(repo_key(m["kind"], m["repo"]), unquote(m["rev"]), json.loads(body))
+        if m := re.fullmatch(rf"/{KEY}\.git/info/lfs/objects/batch", path):
+            return self._lfs_batch(m["key"], json.loads(body))
+        if m := re.fullmatch(rf"/{KEY}\.git/info/lfs/objects/verify", path):
             return self._lfs_verify(json.loads(body))
-        if m := re.fullmatch(rf"/api/models/{REPO}/commit/(?P<rev>.+)", path):
-            return self._commit(m["repo"], unquote(m["rev"]), body)
-        if m := re.fullmatch(rf"/api/models/{REPO}/branch/(?P<branch>.+)", path):
-            return self._branch(m["repo"], unquote(m["branch"]), json.loads(body or b"{}"))
+        if m := re.fullmatch(rf"/api/{KIND}/{REPO}/commit/(?P<rev>.+)", path):
+            return self._commit(repo_key(m["kind"], m["repo"]), unquote(m["rev"]), body)
+        if m := re.fullmatch(rf"/api/{KIND}/{REPO}/branch/(?P<branch>.+)", path):
+            return self._branch(repo_key(m["kind"], m["repo"]), unquote(m["branch"]), json.loads(body or b"{}"))
         return self._error(404, None, f"no route for {path}")
 
-    def _model_info(self, repo: str, revision: str) -> None:
-        commit = self._commit_for(repo, revision)
+    def _repo_info(self, key: str, revision: str, query: dict[str, list[str]]) -> None:
+        """model_info / dataset_info: `blobs` adds each file's size and LFS info, `expand` keeps only those fields."""
+        commit = self._commit_for(key, revision)
         if commit is None:
             return
-        self._json(200, self._describe(repo, commit, full=True))
+        dataset = key.startswith(DATASETS)
+        item = self._describe(key, commit, full=True, card=dataset or "expand" in query, blobs="blobs" in query)
+        if "expand" in query:
+            item = {k: v for k, v in item.items() if k == "id" or k in query["expand"]}
+        self._json(200, item)
 
-    def _describe(self, repo: str, commit: str, full: bool, card: bool = False) -> dict:
-        """A repo as model_info and list_models describe it, with what its README's metadata says."""
+    def _describe(self, key: str, commit: str, full: bool, card: bool = False, blobs: bool = False) -> dict:
+        """A repo as model_info, dataset_info and list_models describe it, with what its README's metadata says."""
         state = self.server_state
-        meta = _card_metadata(state, repo, commit)
-        stamp = datetime.fromtimestamp(last_modified(state.hub, repo, commit), tz=UTC)
-        item = {
-            "id": repo,
-            "modelId": repo,
-            "private": repo in state.private,
-            "library_name": meta.get("library_name"),
-            "pipeline_tag": meta.get("pipeline_tag"),
-            "tags": list(meta.get("tags") or []),
-            "downloads": state.downloads.get(repo, 0),
-            "likes": state.likes.get(repo, 0),
-        }
+        hub, _, repo = state.store(key)
+        meta = _card_metadata(state, key, commit)
+        stamp = datetime.fromtimestamp(last_modified(hub, repo, commit), tz=UTC)
+        item = {"id": repo}
+        if not key.startswith(DATASETS):
+            item.update(modelId=repo, library_name=meta.get("library_name"), pipeline_tag=meta.get("pipeline_tag"))
+        item.update(
+            private=key in state.private,
+            tags=list(meta.get("tags") or []),
+            downloads=state.downloads.get(key, 0),
+            likes=state.likes.get(key, 0),
+        )
         if full:
             item.update(
                 sha=commit,
-                siblings=[{"rfilename": e.path} for e in state.hub.tree(repo, commit)],
+                siblings=[_sibling(e) for e in state.listing(key, commit)]
+                if blobs
+                else [{"rfilename": e.path} for e in hub.tree(repo, commit)],
                 lastModified=stamp.strftime("%Y-%m-%dT%H:%M:%S.%fZ")[:-4] + "Z",
             )
         if card:
@@ -425,27 +474,47 @@ class _Handler(_Plumbing):
         following = urlencode({**query, "cursor": start + size})
         return items[start : start + size], {"Link": f'<{self.server_state.url}/api/models?{following}>; rel="next"'}
 
-    def _tree(self, repo: str, revision: str) -> None:
-        commit = self._commit_for(repo, revision)
-        if commit is None:
-            return
-        state = self.server_state
-        self._json(200, state.listing(repo, commit) + state.extra_tree.get(repo, []))
-
-    def _resolve(self, repo: str, revision: str, file: str, raw: bool) -> None:
-        commit = self._commit_for(repo, revision)
+    def _tree(self, key: str, revision: str, sub: str, recursive: bool) -> None:
+        """The files under `sub` (all of them when recursive, else its files and folders), as the Hub lists them.
+        A recursive listing of the whole repo holds only files, as it always has here (snapshot_download's call)."""
+        commit = self._commit_for(key, revision)
         if commit is None:
             return None
         state = self.server_state
-        entry = next((e for e in state.hub.tree(repo, commit) if e.path == file), None)
+        if not sub and recursive:
+            return self._json(200, state.listing(key, commit) + state.extra_tree.get(key, []))
+        entries = _under(state.listing(key, commit), state.folders(key, commit), sub, recursive)
+        if sub and not entries and sub not in state.folders(key, commit):
+            return self._error(404, "EntryNotFound", f"{sub} does not exist at {revision}")
+        return self._json(200, entries)
+
+    def _paths_info(self, key: str, revision: str, form: dict[str, list[str]]) -> None:
+        """POST paths-info: the listing's entry of each path asked for that exists (a file or a folder)."""
+        commit = self._commit_for(key, revision)
+        if commit is None:
+            return None
+        state = self.server_state
+        files = {e["path"]: e for e in state.listing(key, commit)}
+        folders = state.folders(key, commit)
+        wanted = [p.strip("/") for p in form.get("paths", [])]
+        found = [files[p] if p in files else _folder(p, folders[p]) for p in wanted if p in files or p in folders]
+        return self._json(200, found)
+
+    def _resolve(self, key: str, revision: str, file: str, raw: bool) -> None:
+        commit = self._commit_for(key, revision)
+        if commit is None:
+            return None
+        state = self.server_state
+        hub, blobs, repo = state.store(key)
+        entry = next((e for e in hub.tree(repo, commit) if e.path == file), None)
         if entry is None:
             return self._error(404, "EntryNotFound", f"{file} does not exist at {revision}")
-        sha256, size, head = state.blobs.digest(repo, entry)
+        sha256, size, head = blobs.digest(repo, entry)
         if is_lfs(file, size, head):
-            linked = state.pointer_size.get((repo, file), size)
+            linked = state.pointer_size.get((key, file), size)
             if raw:
                 return self._send(200, lfs_pointer(sha256, linked), {"X-Repo-Commit": commit}, "text/plain")
-            location = f"{state.storage_url}/objects/{sha256}?repo={quote(repo)}&blob={entry.oid}&path={quote(file)}"
+            location = f"{state.storage_url}/objects/{sha256}?repo={quote(key)}&blob={entry.oid}&path={quote(file)}"
             headers = {
                 "X-Repo-Commit": commit,
                 "X-Linked-Etag": f'"{sha256}"',
@@ -454,21 +523,22 @@ class _Handler(_Plumbing):
             }
             return self._send(302, b"", headers)
         headers = {"X-Repo-Commit": commit, "ETag": f'"{entry.oid}"'}
-        return self._send_file(state.blobs.path(repo, entry.oid), headers, state.tamper.get((repo, file)))
+        return self._send_file(blobs.path(repo, entry.oid), headers, state.tamper.get((key, file)))
 
     def _create_repo(self, data: dict) -> None:
         repo = f"{data.get('organization') or 'user'}/{data['name']}"
-        url = {"url": f"{self.server_state.url}/{repo}"}
-        hub = self.server_state.hub
+        key = repo_key("datasets" if data.get("type") == "dataset" else "models", repo)
+        url = {"url": f"{self.server_state.url}/{key}"}
+        hub, _, _ = self.server_state.store(key)
         if hub.exists(repo):
-            return self._json(409, {**url, "error": "You already created this model repo"})
+            return self._json(409, {**url, "error": f"You already created this {data.get('type') or 'model'} repo"})
         hub.create_repo(repo)
         if data.get("private") or data.get("visibility") == "private":
-            self.server_state.private.add(repo)
+            self.server_state.private.add(key)
         return self._json(200, url)
 
-    def _preupload(self, repo: str, revision: str, data: dict) -> None:
-        hub = self.server_state.hub
+    def _preupload(self, key: str, revision: str, data: dict) -> None:
+        hub, _, repo = self.server_state.store(key)
         try:
             commit = hub.resolve(repo, revision)
         except (RepoNotFound, RevisionNotFound):
@@ -481,7 +551,7 @@ class _Handler(_Plumbing):
             files.append({"path": f["path"], "uploadMode": mode, "shouldIgnore": False, "oid": current.get(f["path"])})
         self._json(200, {"files": files})
 
-    def _lfs_batch(self, repo: str, data: dict) -> None:
+    def _lfs_batch(self, key: str, data: dict) -> None:
         """The git-LFS batch API, basic transfer: an upload href on the storage for each object it lacks."""
         state = self.server_state
         if data.get("operation") != "upload" or "basic" not in data.get("transfers", ["basic"]):
@@ -493,7 +563,7 @@ class _Handler(_Plumbing):
             if not (state.uploads / oid).is_file():
                 item["actions"] = {
                     "upload": {"href": f"{state.storage_url}/upload/{oid}", "header": {}},
-                    "verify": {"href": f"{state.url}/{repo}.git/info/lfs/objects/verify", "header": {}},
+                    "verify": {"href": f"{state.url}/{key}.git/info/lfs/objects/verify", "header": {}},
                 }
             objects.append(item)
         return self._json(200, {"transfer": "basic", "objects": objects})
@@ -504,7 +574,7 @@ class _Handler(_Plumbing):
             return self._error(404, None, f"object {data.get('oid')} was not uploaded")
         return self._json(200, {})
 
-    def _commit(self, repo: str, revision: str, body: bytes) -> None:
+    def _commit(self, key: str, revision: str, body: bytes) -> None:
         files: dict[str, bytes | Path] = {}
         deletions: list[str] = []
         header: dict = {}
@@ -523,8 +593,9 @@ class _Handler(_Plumbing):
             elif item["key"] == "deletedFile":
                 deletions.append(value["path"])
         message = header.get("summary", "") + ("\n\n" + header["description"] if header.get("description") else "")
+        hub, _, repo = self.server_state.store(key)
         try:
-            commit = self.server_state.hub.commit(
+            commit = hub.commit(
                 repo, files, message, branch=revision, deletions=tuple(deletions), parent=header.get("parentCommit")
             )
         except RepoNotFound:
@@ -535,27 +606,53 @@ class _Handler(_Plumbing):
             200,
             {
                 "commitOid": commit,
-                "commitUrl": f"{self.server_state.url}/{repo}/commit/{commit}",
+                "commitUrl": f"{self.server_state.url}/{key}/commit/{commit}",
                 "pullRequestUrl": None,
             },
         )
 
-    def _branch(self, repo: str, branch: str, data: dict) -> None:
+    def _branch(self, key: str, branch: str, data: dict) -> None:
+        hub, _, repo = self.server_state.store(key)
         try:
-            self.server_state.hub.create_branch(repo, branch, data.get("startingPoint") or "main")
+            hub.create_branch(repo, branch, data.get("startingPoint") or "main")
         except (RepoNotFound, RevisionNotFound) as exc:
             return self._error(404, "RevisionNotFound", str(exc))
         return self._json(200, {})
 
 
-def _card_metadata(state: HubServer, repo: str, commit: str) -> dict:
+def _sibling(entry: dict) -> dict:
+    """A listing entry as model_info/dataset_info(files_metadata=True) lists a sibling."""
+    sibling = {"rfilename": entry["path"], "size": entry["size"], "blobId": entry["oid"]}
+    if lfs := entry.get("lfs"):
+        sibling["lfs"] = {"size": lfs["size"], "sha256": lfs["oid"], "pointerSize": lfs["pointerSize"]}
+    return sibling
+
+
+def _folder(path: str, oid: str) -> dict:
+    return {"type": "directory", "oid": oid, "path": path}
+
+
+def _under(files: list[dict], folders: dict[str, str], sub: str, recursive: bool) -> list[dict]:
+    """The listing of the folder `sub` ("" for the root): every file and folder below it when recursive, else only
+    those right inside it."""
+    prefix = f"{sub}/" if sub else ""
+
+    def inside(path: str) -> bool:
+        return path.startswith(prefix) and (recursive or "/" not in path[len(prefix) :])
+
+    listed = [_folder(p, oid) for p, oid in sorted(folders.items()) if inside(p)]
+    return listed + [f for f in files if inside(f["path"])]
+
+
+def _card_metadata(state: HubServer, key: str, commit: str) -> dict:
     """The YAML metadata block of the repo's README.md, as the Hub indexes it ({} without one)."""
     import yaml
 
-    entry = next((e for e in state.hub.tree(repo, commit) if e.path == "README.md"), None)
+    hub, blobs, repo = state.store(key)
+    entry = next((e for e in hub.tree(repo, commit) if e.path == "README.md"), None)
     if entry is None:
         return {}
-    text = state.blobs.path(repo, entry.oid).read_text("utf-8", errors="replace")
+    text = blobs.path(repo, entry.oid).read_text("utf-8", errors="replace")
     if not (m := re.match(r"---\n(.*?)\n---\n", text, re.DOTALL)):
         return {}
     try:
