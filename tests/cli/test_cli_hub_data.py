@@ -119,3 +119,35 @@ def test_a_streamed_run_killed_mid_epoch_resumes_bitwise(run_zoo, site, zoo_env,
     assert resumed.returncode == 0, resumed.stderr
     assert "resumed from" in (killed / "train.log").read_text()
     assert same_weights(tmp_path / "straight", killed) and history(tmp_path / "straight") == history(killed)
+
+
+def test_reproduce_pulls_the_recorded_dataset_commit_and_refuses_other_files(run_zoo, site, digits_hub, tmp_path):
+    from zoo.hub.local_git import LocalHub
+
+    hub = str(digits_hub)
+    trained = run_zoo(
+        "train", "tiny_mlp", "--data-dir", "hf://datasets/org/digits", "--hub", hub, "--epochs", "2",
+        "--device", "cpu", "--out", str(tmp_path / "run"), "--quiet", sites=site,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    published = run_zoo("publish", str(tmp_path / "run"), "me/tiny-digits", "--hub", hub, "--json", sites=site)
+    assert published.returncode == 0, published.stderr
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["hub_dataset"]
+    # main moves on: a later commit drops a training row, on a branch so the other tests keep main
+    data = LocalHub(digits_hub, "datasets")
+    data.create_branch("org/digits", "v2")
+    import pyarrow.parquet as pq
+
+    smaller = tmp_path / "train.parquet"
+    pq.write_table(pq.read_table(digits_hub / "train.parquet").slice(1), smaller)
+    data.commit("org/digits", {"data/train-00000-of-00001.parquet": smaller}, "drop a row", branch="v2")
+    same = run_zoo("reproduce", "me/tiny-digits", "--hub", hub, "--out", str(tmp_path / "again"), "--json", sites=site)
+    assert same.returncode == 0, same.stderr
+    assert json.loads(same.stdout)["verdict"] == "bitwise"
+    assert json.loads((tmp_path / "again" / "config.json").read_text())["hub_dataset"] == recorded
+    other = run_zoo(
+        "reproduce", "me/tiny-digits", "--hub", hub, "--data-dir", "hf://datasets/org/digits@v2",
+        "--out", str(tmp_path / "other"), sites=site,
+    )  # fmt: skip
+    assert other.returncode == 2 and "differs from the data the published run was trained on" in other.stderr
+    assert "Traceback" not in other.stderr

@@ -75,8 +75,12 @@ def register_datasets(register) -> None:
             task=TASK,
             factory="zoo_wav2vec.data:speech_manifest",
             sample="zoo_wav2vec.samples:speech_manifest",
-            formats=("tsv",),
-            description="A TSV of audio path (relative to the manifest) and transcript; WAV, FLAC or OGG",
+            hub="zoo_wav2vec.hub:speech",
+            formats=("tsv", "parquet"),
+            description=(
+                "A TSV of audio path (relative to the manifest) and transcript; WAV, FLAC or OGG; or a Hub dataset "
+                "repo with an Audio and a transcript column (hf://datasets/ORG/NAME)"
+            ),
         )
     )
 

@@ -241,12 +241,19 @@ def speech_data(
         val=SpeechDataset(val, vocab, normalize) if val else None,
         collate=collate,
         info={
-            "name": name,
-            "labels": list(vocab.tokens),
-            "vocabulary": vocab.to_config(),
-            "preprocessing": {"sample_rate": audio.SAMPLE_RATE, "normalize": normalize},
+            **speech_info(vocab, normalize, name, sum(u.seconds for u in train), warnings),
             "fingerprint": "sha256:" + digest.hexdigest(),
-            "train_seconds": round(sum(u.seconds for u in train), 2),
-            "warnings": warnings,
         },
     )
+
+
+def speech_info(vocab: Vocabulary, normalize: bool, name: str, train_seconds: float, warnings: list[str]) -> dict:
+    """What a run records of a speech dataset: the vocabulary, the preprocessing, the training audio's length."""
+    return {
+        "name": name,
+        "labels": list(vocab.tokens),
+        "vocabulary": vocab.to_config(),
+        "preprocessing": {"sample_rate": audio.SAMPLE_RATE, "normalize": normalize},
+        "train_seconds": round(train_seconds, 2),
+        "warnings": warnings,
+    }
