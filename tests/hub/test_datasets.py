@@ -82,6 +82,15 @@ def test_splits_come_from_the_default_config_else_from_the_paths():
     }
     by_path = ["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet", "data/validation-0.parquet"]
     assert _split_files({}, by_path, "x") == {"train": by_path[:2], "validation": by_path[2:]}
+    libri = ["all/train.clean.100/0.parquet", "all/train.other.500/0.parquet", "all/validation.clean/0.parquet"]
+    splits = [{"split": s, "path": f"all/{s}/*"} for s in ("train.clean.100", "train.other.500", "validation.clean")]
+    assert (
+        _split_files({"configs": [{"config_name": "all", "data_files": splits}]}, libri, "x")
+        == {
+            "train": libri[:2],  # as openslr/librispeech_asr names them: every train.* split trains
+            "validation": libri[2:],
+        }
+    )
     converted = ["default/train/0000.parquet", "other/train/0000.parquet", "default/test/0000.parquet"]
     assert _split_files({}, converted, "x") == {"train": converted[:1], "test": converted[2:]}
 

@@ -126,7 +126,11 @@ def _split_files(card: dict[str, Any], listed: list[str], where: str) -> dict[st
     configs = card.get("configs")
     if isinstance(configs, list) and configs:
         config = next((c for c in configs if isinstance(c, dict) and c.get("default")), configs[0])
-        return _from_data_files(config.get("data_files") if isinstance(config, dict) else None, listed, where)
+        named = _from_data_files(config.get("data_files") if isinstance(config, dict) else None, listed, where)
+        merged: dict[str, list[str]] = {}
+        for split, files in named.items():  # LibriSpeech's train.clean.100 and train.clean.360 are both train
+            merged.setdefault(split.split(".")[0] if split.split(".")[0] in SPLIT_WORDS else split, []).extend(files)
+        return merged
     parquet = [p for p in listed if p.endswith(".parquet")]
     tops = sorted({p.split("/")[0] for p in parquet if "/" in p})
     if len(tops) > 1 and all("/" in p for p in parquet):  # refs/convert/parquet: <config>/<split>/0000.parquet

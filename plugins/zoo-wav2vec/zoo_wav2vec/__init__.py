@@ -65,8 +65,12 @@ def register_datasets(register) -> None:
             task=TASK,
             factory="zoo_wav2vec.data:librispeech",
             sample="zoo_wav2vec.samples:librispeech",
-            formats=("flac + trans.txt",),
-            description="LibriSpeech folders: <speaker>/<chapter>/*.flac with <speaker>-<chapter>.trans.txt",
+            hub="zoo_wav2vec.hub:speech",
+            formats=("flac + trans.txt", "parquet"),
+            description=(
+                "LibriSpeech folders: <speaker>/<chapter>/*.flac with <speaker>-<chapter>.trans.txt, or its Hub repo "
+                "(openslr/librispeech_asr: train.* splits train, validation.* validates)"
+            ),
         )
     )
     register(
