@@ -50,8 +50,9 @@ def register_datasets(register) -> None:
             task="recommendation",
             factory="zoo_recsys.data:ratings_csv",
             sample="zoo_recsys.samples:ratings_csv",
-            formats=("csv", "tsv"),
-            description="Any CSV/TSV of user, item, rating[, timestamp]",
+            hub="zoo_recsys.hub:ratings",
+            formats=("csv", "tsv", "parquet"),
+            description="Any CSV/TSV, or Hub dataset repo (hf://datasets/ORG/NAME), of user, item, rating[, timestamp]",
         )
     )
 

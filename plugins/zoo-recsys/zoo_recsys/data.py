@@ -26,6 +26,8 @@ from zoo_recsys.ratings import Ratings, read_movielens, read_table
 
 NEGATIVES = 99
 POPULAR = 100
+#: the `columns` option's default: the columns named user, item, rating and (if there is one) timestamp
+COLUMNS = "user=user,item=item,rating=rating,timestamp=timestamp"
 
 
 def bundled_ml100k() -> Path | None:
@@ -45,13 +47,17 @@ def _last_per_user(users: np.ndarray, stamps: np.ndarray) -> np.ndarray:
     return np.sort(order[last])
 
 
-def _leave_one_out(r: Ratings, num_items: int, seed: int) -> tuple[TensorDataset, TensorDataset, float]:
-    """Each user's latest rating held out against NEGATIVES unseen items; (train, val, mean training rating)."""
-    if r.timestamps is None:
+def _leave_one_out(
+    r: Ratings, num_items: int, seed: int, given: np.ndarray | None = None
+) -> tuple[TensorDataset, TensorDataset, float]:
+    """Each user's latest rating (or the `given` rows) held out against NEGATIVES unseen items; (train, val, mean
+    training rating)."""
+    if given is None and r.timestamps is None:
         raise UsageError(f"{r.source}: leave-one-out needs timestamps, and these ratings have none")
-    held = _last_per_user(r.users, r.timestamps)
+    held = _last_per_user(r.users, r.timestamps) if given is None else np.flatnonzero(given)
     counts = np.bincount(r.users, minlength=len(r.user_ids))
-    short = np.flatnonzero(num_items - counts < NEGATIVES)
+    ranked = np.bincount(r.users[held], minlength=len(r.user_ids)) > 0
+    short = np.flatnonzero((num_items - counts < NEGATIVES) & ranked)
     if short.size:
         u = int(short[0])
         raise UsageError(
@@ -77,14 +83,19 @@ def _codes(codes: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(codes.astype(np.int32))
 
 
-def _random(r: Ratings, val_split: float, seed: int) -> tuple[TensorDataset, TensorDataset, float]:
-    """A seeded split of the ratings; (train, val, mean training rating)."""
+def _random(
+    r: Ratings, val_split: float, seed: int, given: np.ndarray | None = None
+) -> tuple[TensorDataset, TensorDataset, float]:
+    """A seeded split of the ratings (or the `given` rows as validation); (train, val, mean training rating)."""
     if not 0 < val_split < 1:
         raise UsageError(f"val_split must be in (0, 1), got {val_split}")
     users, items, ratings = _codes(r.users), _codes(r.items), torch.from_numpy(r.ratings)
-    order = torch.randperm(len(users), generator=torch.Generator().manual_seed(seed))
-    cut = max(1, round(len(users) * val_split))
-    val, train = order[:cut], order[cut:]
+    if given is None:
+        order = torch.randperm(len(users), generator=torch.Generator().manual_seed(seed))
+        cut = max(1, round(len(users) * val_split))
+        val, train = order[:cut], order[cut:]
+    else:
+        val, train = torch.from_numpy(np.flatnonzero(given)), torch.from_numpy(np.flatnonzero(~given))
     train_set = TensorDataset(users[train], items[train], ratings[train])
     return train_set, TensorDataset(*(t[val] for t in (users, items, ratings))), float(train_set.tensors[2].mean())
 
@@ -133,11 +144,12 @@ def _index(r: Ratings, train: TensorDataset) -> IndexWriter:
     return IndexWriter(r.user_ids, r.item_ids, [r.titles.get(v, "") for v in r.item_ids], train)
 
 
-def _split(r: Ratings, split: str, val_split: float, seed: int) -> Data:
+def split_ratings(r: Ratings, split: str, val_split: float, seed: int, given: np.ndarray | None = None) -> Data:
+    """Data of the ratings, split as `split` says; `given` (a mask of rows) names the validation rows instead."""
     if split == "random":
-        train_set, val_set, mean = _random(r, val_split, seed)
+        train_set, val_set, mean = _random(r, val_split, seed, given)
     elif split == "leave-one-out":
-        train_set, val_set, mean = _leave_one_out(r, len(r.item_ids), seed)
+        train_set, val_set, mean = _leave_one_out(r, len(r.item_ids), seed, given)
     else:
         raise UsageError(f"split must be 'random' or 'leave-one-out', got '{split}'")
     digest = hashlib.sha256()
@@ -176,7 +188,20 @@ def movielens(
         )
     if not folder.exists():
         raise UsageError(f"--data-dir {folder} does not exist")
-    return _split(read_movielens(folder, (rating_min, rating_max)), split, val_split, seed)
+    return split_ratings(read_movielens(folder, (rating_min, rating_max)), split, val_split, seed)
+
+
+def column_mapping(columns: str) -> dict[str, str]:
+    """The `columns` option, "user=A,item=B,rating=C[,timestamp=D]", as {role: column name}."""
+    mapping: dict[str, str] = {}
+    for pair in columns.split(","):
+        key, _, column = pair.partition("=")
+        if key.strip() not in ("user", "item", "rating", "timestamp") or not column.strip():
+            raise UsageError(f"columns takes user=,item=,rating=[,timestamp=] pairs, got '{pair}'")
+        mapping[key.strip()] = column.strip()
+    if not {"user", "item", "rating"} <= set(mapping):
+        raise UsageError("columns must map user, item and rating")
+    return mapping
 
 
 def ratings_csv(
@@ -184,7 +209,7 @@ def ratings_csv(
     split: str = "random",
     val_split: float = 0.2,
     seed: int = 0,
-    columns: str = "user=user,item=item,rating=rating,timestamp=timestamp",
+    columns: str = COLUMNS,
     sep: str = "auto",
     rating_min: float = 0.5,
     rating_max: float = 5.0,
@@ -201,14 +226,7 @@ def ratings_csv(
         path = files[0]
     if not path.is_file():
         raise UsageError(f"--data-dir {path} does not exist")
-    mapping: dict[str, str | int] = {}
-    for pair in columns.split(","):
-        key, _, column = pair.partition("=")
-        if key.strip() not in ("user", "item", "rating", "timestamp") or not column.strip():
-            raise UsageError(f"columns takes user=,item=,rating=[,timestamp=] pairs, got '{pair}'")
-        mapping[key.strip()] = column.strip()
-    if not {"user", "item", "rating"} <= set(mapping):
-        raise UsageError("columns must map user, item and rating")
+    mapping: dict[str, str | int] = dict(column_mapping(columns))
     with path.open("rb") as f:  # the header alone: the file may hold millions of lines
         first = f.readline(1 << 20).decode("utf-8", errors="replace").rstrip("\r\n")
     delimiter = ("\t" if first.count("\t") > first.count(",") else ",") if sep == "auto" else sep
@@ -216,4 +234,4 @@ def ratings_csv(
     if "timestamp" in mapping and mapping["timestamp"] not in header and columns.endswith("timestamp=timestamp"):
         del mapping["timestamp"]  # the default mapping's timestamp is optional
     ratings = read_table(path, delimiter, mapping, True, rating_range=(rating_min, rating_max))
-    return _split(ratings, split, val_split, seed)
+    return split_ratings(ratings, split, val_split, seed)

@@ -367,3 +367,28 @@ def read_movielens(folder: Path, rating_range: tuple[float, float] = (0.5, 5.0))
         f"no MovieLens ratings in {folder}: expected u.data (ml-100k), ratings.dat (ml-1m), "
         "ratings.csv (ml-latest) or RecBole's <name>.inter"
     )
+
+
+def from_arrow(
+    users: object, items: object, ratings: np.ndarray, timestamps: np.ndarray | None, source: str
+) -> Ratings:
+    """Ratings from columns already read and checked (a Hub repo's parquet): `users` and `items` are pyarrow arrays
+    of integers or strings, made ids exactly as the CSV readers make them (text, stripped, first appearance first);
+    duplicates are resolved as for a file."""
+    user_codes, user_ids = _ids(_as_text(users), False)  # type: ignore[misc]
+    item_codes, item_ids = _ids(_as_text(items), False)  # type: ignore[misc]
+    return _dedupe(_Columns(user_codes, user_ids, item_codes, item_ids, ratings, timestamps), source)
+
+
+def _as_text(values: object) -> object:
+    """Integer or string ids as one dictionary-encoded text column (the dictionary in first-appearance order)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(values)
+    if isinstance(encoded, pa.DictionaryArray):
+        encoded = pa.chunked_array([encoded])
+    return pa.chunked_array(
+        [pa.DictionaryArray.from_arrays(c.indices, pc.cast(c.dictionary, pa.string())) for c in encoded.chunks],
+        pa.dictionary(pa.int32(), pa.string()),
+    )

@@ -245,3 +245,32 @@ def test_cli_bad_audio_is_one_line_and_no_run(run_zoo, tmp_path):
     stderr = assert_clean_error(proc, code, *words)
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_through_the_hub_server_waveforms_and_transcripts_are_what_datasets_reads(
+    hub_root, hub_server, tmp_path, monkeypatch
+):
+    """Over HTTP, as the Hub serves it (LFS parquet, the card's configs): each sample is the clip datasets.load_dataset
+    yields (Audio(decode=False), decoded here with soundfile) and its transcript's encoding."""
+    import hub_datasets
+
+    from zoo.hub.datasets import pull_dataset
+    from zoo.registry.merged import get_registry
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    texts = ["OPEN THE DOOR", "A CAT", "HELLO WORLD", "ZOO"]
+    clips = [(clip(0.2 + 0.1 * k, 16_000, k), 16_000, text) for k, text in enumerate(texts)]
+    commit = hub_datasets.speech_repo(hub_root, "ds-speech/served", clips)
+    source = pull_dataset("ds-speech/served", "main", hub_server.url).source
+    assert source.revision == commit
+    theirs = hub_datasets.reference_rows(hub_server.url, "ds-speech/served", commit, "train", tmp_path)
+    data = get_registry().datasets.get("speech-manifest").build(data_dir=source, normalize=False, **OPTIONS)
+    seen = []
+    for dataset in (data.train, data.val):
+        for j, row in enumerate(dataset.indices):
+            samples, rate = soundfile.read(io.BytesIO(theirs[row]["audio"]), dtype="float32")
+            wave, targets = dataset[j]
+            assert rate == 16_000 and torch.equal(wave, torch.from_numpy(samples))
+            assert targets.tolist() == DEFAULT.encode(theirs[row]["text"])
+            seen.append(row)
+    assert sorted(seen) == [0, 1, 2, 3]
