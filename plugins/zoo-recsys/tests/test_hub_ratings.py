@@ -265,3 +265,15 @@ def test_through_the_hub_server_every_kept_rating_is_one_datasets_reads(hub_root
     data = build(source, "random")
     got = raw(data, data.train.tensors) + raw(data, data.val.tensors)
     assert sorted(got) == sorted((u, i, r) for u, i, r, _ in latest(rows).values())
+
+
+def test_movielens_reads_a_hub_ratings_repo_as_ratings_csv_does(tmp_path):
+    names = ("userId", "movieId", "rating", "timestamp")
+    write_repo(tmp_path / "hub", "org/ml", {"train": [renamed(ratings_data(90, 10, 50, seed=5), names)]},
+               dict(zip(names, DTYPES.values(), strict=True)))  # fmt: skip
+    source = pull_dataset("org/ml", "main", tmp_path / "hub").source
+    movielens = get_registry().datasets.get("movielens").build(data_dir=source, split="random", **OPTIONS)
+    ratings = build(source, "random")
+    for ours, theirs in ((movielens.train, ratings.train), (movielens.val, ratings.val)):
+        assert all(torch.equal(a, b) for a, b in zip(ours.tensors, theirs.tensors, strict=True))
+    assert movielens.info["hub_dataset"]["revision"] == source.revision

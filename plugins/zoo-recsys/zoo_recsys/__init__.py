@@ -40,8 +40,9 @@ def register_datasets(register) -> None:
             task="recommendation",
             factory="zoo_recsys.data:movielens",
             sample="zoo_recsys.samples:movielens",
-            formats=("u.data", "ratings.dat", "ratings.csv", "recbole .inter"),
-            description="MovieLens: ml-100k, ml-1m, ml-latest(-small) or RecBole's atomic files",
+            hub="zoo_recsys.hub:ratings",
+            formats=("u.data", "ratings.dat", "ratings.csv", "recbole .inter", "parquet"),
+            description="MovieLens: ml-100k, ml-1m, ml-latest(-small), RecBole's atomic files, or a Hub ratings repo",
         )
     )
     register(
