@@ -25,6 +25,8 @@ import threading
 import time
 from pathlib import Path
 
+from imagefolder_scale import tree_pss  # this folder is on sys.path when a bench runs
+
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, WORKERS, SIZE, CLASSES = 64, 2, 32, 10
 NAMES = [f"class{i}" for i in range(CLASSES)]
@@ -152,22 +154,6 @@ def child(data_dir: str, dataset: str, hub: str, out: str, size: str) -> None:
     zoo.train("cnn", dataset=dataset, data_dir=data_dir, epochs=1, batch_size=BATCH, device="cpu",
               out=Path(out) / "run", quiet=True, sets=sets, hub=hub or None)  # fmt: skip
     Path(out, "steps.json").write_text(json.dumps(times))
-
-
-def tree_pss(pid: int) -> int:
-    """Bytes of PSS of `pid` and all its descendants (Linux /proc)."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    total += int(line.split()[1]) * 1024
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError):
-            continue
-    return total
 
 
 def run(data_dir: str, dataset: str, hub: str, size: int, first_only: bool = False) -> dict:

@@ -11,10 +11,10 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import yaml
+from hub_datasets import ratings_data
 from zoo_recsys.data import COLUMNS, ratings_csv
 
 from zoo.hub.datasets import pull_dataset
@@ -23,17 +23,6 @@ from zoo.registry.merged import get_registry
 
 DTYPES = {"user_id": "int64", "item_id": "int64", "rating": "float32", "timestamp": "int64"}
 OPTIONS = {"val_split": 0.2, "seed": 0, "rating_min": 0.5, "rating_max": 5.0, "columns": COLUMNS}
-
-
-def ratings_data(rows: int, users: int, items: int, seed: int) -> dict[str, list]:
-    """User and item ids, ratings (1 to 5 in halves) and rising timestamps, the same for the same arguments."""
-    rng = np.random.default_rng(seed)
-    return {
-        "user_id": rng.integers(0, users, rows).tolist(),
-        "item_id": rng.integers(0, items, rows).tolist(),
-        "rating": (rng.integers(2, 11, rows) / 2).tolist(),
-        "timestamp": (1_600_000_000 + np.sort(rng.integers(0, 10**7, rows))).tolist(),
-    }
 
 
 def parquet(columns: dict[str, list], dtypes: dict[str, str], folder: Path) -> bytes:
