@@ -130,6 +130,10 @@ def test_reproduce_pulls_the_recorded_dataset_commit_and_refuses_other_files(run
         "--device", "cpu", "--out", str(tmp_path / "run"), "--quiet", sites=site,
     )  # fmt: skip
     assert trained.returncode == 0, trained.stderr
+    evaluated = run_zoo("eval", str(tmp_path / "run"), "--hub", hub, "--json", sites=site)  # on the recorded commit
+    assert evaluated.returncode == 0, evaluated.stderr
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert json.loads(evaluated.stdout)["metrics"]["accuracy"] == pytest.approx(metrics["accuracy"], abs=1e-6)
     published = run_zoo("publish", str(tmp_path / "run"), "me/tiny-digits", "--hub", hub, "--json", sites=site)
     assert published.returncode == 0, published.stderr
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())["hub_dataset"]

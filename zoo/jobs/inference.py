@@ -70,10 +70,14 @@ def evaluate(
     device: str | None = None,
     hub: str | None = None,
 ) -> dict[str, Any]:
-    """`zoo eval`: the recipe's metrics for a run folder or pretrained model on a dataset's validation split."""
+    """`zoo eval`: the recipe's metrics for a run folder or pretrained model on a dataset's validation split; a model
+    trained on a Hub dataset repo is evaluated on the commit it recorded, unless --dataset or --data-dir say else."""
     from zoo.engine.evaluation import eval_loader, evaluate_model
 
-    recipe, model, _ = load_for_inference(target, dataset, data_dir, device, hub)
+    recipe, model, config = load_for_inference(target, dataset, data_dir, device, hub)
+    recorded = config.get("hub_dataset")
+    if data_dir is None and dataset is None and isinstance(recorded, dict):
+        recipe.data_dir = open_data_dir(f"hf://datasets/{recorded['repo_id']}@{recorded['revision']}", hub)
     data = recipe.build_data()
     split = data.val if data.val is not None else data.train
     loader = eval_loader(split, recipe.config.batch_size, data.collate)
