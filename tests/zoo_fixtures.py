@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import re
@@ -482,3 +484,23 @@ def start_and_wait_for(
         time.sleep(0.002)
     proc.kill()
     raise AssertionError("no checkpoint appeared in time")
+
+
+def zoo_main(*args: str) -> tuple[int, str]:
+    """zoo's console entry point in this process: (exit code, stderr). For refusals that come before any training,
+    where a subprocess would cost seconds of start-up per case."""
+    from zoo.cli import main
+    from zoo.registry.merged import get_registry
+
+    stderr = io.StringIO()
+    saved, sys.argv = sys.argv, ["zoo", *args]
+    get_registry.cache_clear()
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    finally:
+        sys.argv = saved
+    return code, stderr.getvalue()

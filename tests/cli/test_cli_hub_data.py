@@ -101,7 +101,7 @@ def test_two_ranks_each_stream_their_share_and_one_epoch_covers_every_row_once(r
 
 # Long enough that a kill lands mid-epoch; on the CPU, where a killed and a straight run must give the same bits.
 LONG = [
-    "train", "tiny_mlp", "--data-dir", "hf://datasets/org/digits", "--epochs", "4", "--batch-size", "16",
+    "train", "tiny_mlp", "--data-dir", "hf://datasets/org/digits", "--epochs", "3", "--batch-size", "16",
     "--checkpoint-every", "10", "--set", "num_workers=2", "--device", "cpu", "--quiet",
 ]  # fmt: skip
 
@@ -111,7 +111,7 @@ def test_a_streamed_run_killed_mid_epoch_resumes_bitwise(run_zoo, site, zoo_env,
     straight = run_zoo(*args, "--out", str(tmp_path / "straight"), sites=site, timeout=600)
     assert straight.returncode == 0, straight.stderr
     killed = tmp_path / "killed"
-    proc = start_and_wait_for(args, killed, site, zoo_env, r"checkpoint saved at epoch [2-3], batch [1-9]\d")
+    proc = start_and_wait_for(args, killed, site, zoo_env, r"checkpoint saved at epoch 2, batch [1-9]\d")
     proc.send_signal(signal.SIGKILL)
     proc.communicate()
     assert proc.returncode == -signal.SIGKILL

@@ -12,8 +12,7 @@ from zoo.hub.datasets import _split_files, parse_uri, pull_dataset
 from zoo.hub.local_git import LocalHub
 
 
-def test_a_pull_resolves_the_branch_once_and_verifies_each_split_file(hub_root, hub_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+def test_a_pull_resolves_the_branch_once_and_verifies_each_split_file(hub_root, hub_server, tmp_path):
     commit_id = image_repo(hub_root, "ds/pull", splits={"train": 10, "validation": 4, "test": 4}, rows_per_group=3)
     pulled = pull_dataset("ds/pull", "main", hub=hub_server.url)
     assert pulled.revision == pulled.source.revision == commit_id
@@ -38,8 +37,7 @@ def test_a_pull_resolves_the_branch_once_and_verifies_each_split_file(hub_root, 
     assert json.loads(json.dumps(document))["files"][0]["size"] > 0
 
 
-def test_the_hubs_parquet_conversion_branch_is_a_revision(hub_root, hub_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+def test_the_hubs_parquet_conversion_branch_is_a_revision(hub_root, hub_server):
     converted = convert_parquet_repo(hub_root, "ds/csv-only")
     with pytest.raises(UsageError) as caught:  # main holds CSV only: no split zoo can read
         pull_dataset("ds/csv-only", "main", hub=hub_server.url)
@@ -50,8 +48,7 @@ def test_the_hubs_parquet_conversion_branch_is_a_revision(hub_root, hub_server, 
     assert pulled.source.features["rating"].kind == "value"  # from the files' own schema: the card has none
 
 
-def test_a_card_whose_split_is_not_parquet_points_at_the_conversion_branch(hub_root, hub_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+def test_a_card_whose_split_is_not_parquet_points_at_the_conversion_branch(hub_root, hub_server):
     commit(
         hub_root, "ds/csv-card", {"README.md": card({"default": {"train": "*.csv"}}, []), "train.csv": b"a\n1\n"}, "c"
     )
@@ -63,8 +60,7 @@ def test_a_card_whose_split_is_not_parquet_points_at_the_conversion_branch(hub_r
     )
 
 
-def test_a_repo_without_a_train_split_is_one_line_naming_what_it_has(hub_root, hub_server, tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+def test_a_repo_without_a_train_split_is_one_line_naming_what_it_has(hub_root, hub_server):
     image_repo(hub_root, "ds/test-only", splits={"test": 4})
     with pytest.raises(UsageError) as caught:
         pull_dataset("ds/test-only", hub=hub_server.url)

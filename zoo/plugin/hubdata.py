@@ -93,7 +93,8 @@ class HubSource:
         wanted = " or ".join(kinds) + (f" ({', '.join(dtypes)})" if dtypes else "")
         named = f", named {' or '.join(names)}" if names and fitting else ""
         raise UsageError(
-            f"{self.uri}: no column to read as the {need}: it needs a {wanted} column{named}; the repo has {found}. "
+            f"{self.uri}: no column to read as the {need}: it needs {'an' if wanted[0] in 'aeiou' else 'a'} {wanted} "
+            f"column{named}; the repo has {found}. "
             "Fix the card's dataset_info.features, or pick the adapter that fits this data (--dataset)."
         )
 

@@ -52,15 +52,15 @@ def load(
     label = source.column("label", ("class_label", "value"), LABEL_NAMES, dtypes=INTEGER)
     names = list(source.features[label].names)
     val_name = source.validation_split
-    splits = ["train"] + ([val_name] if val_name else [])
-    classes = _check_labels(source, splits, label, names)
-    names = names or [str(i) for i in range(classes)]
 
     def rows(split: str) -> ParquetRows:
         return ParquetRows(source.splits[split], [image, label], partial(_sample, image, label, size), source.name_of)
 
+    # ParquetRows reads the footers first, so a damaged file (or one unlike the card) gets its own message
     train = rows("train")
     val = rows(val_name) if val_name else None
+    classes = _check_labels(source, ["train"] + ([val_name] if val_name else []), label, names)
+    names = names or [str(i) for i in range(classes)]
     if val is None:
         if len(train) < 2:
             raise UsageError(f"{source.uri}: one training image, and no validation or test split to validate on")

@@ -3,18 +3,16 @@ the same ratings, checked against the `datasets` library's reading of the same p
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import hashlib
-import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
 from hub_datasets import ratings_data
+from zoo_fixtures import zoo_main
 from zoo_recsys.data import COLUMNS, ratings_csv
 
 from zoo.hub.datasets import pull_dataset
@@ -180,24 +178,6 @@ def test_cli_trains_mf_from_a_hub_repo_and_records_it(tmp_path, run_zoo):
     assert config["num_users"] == 20 and config["train_ratings"] + config["val_ratings"] < 200  # duplicates dropped
 
 
-def zoo_main(*args: str) -> tuple[int, str]:
-    """zoo's console entry point in this process (its exit code and stderr): a bad repo fails before training."""
-    from zoo.cli import main
-
-    stderr = io.StringIO()
-    saved, sys.argv = sys.argv, ["zoo", *args]
-    get_registry.cache_clear()
-    try:
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-            main()
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = saved
-    return code, stderr.getvalue()
-
-
 GOOD = renamed(ratings_data(40, 5, 8, seed=0), ("user_id", "item_id", "rating", "timestamp"))
 
 
@@ -241,11 +221,10 @@ def test_bad_data_is_one_line_naming_the_file(tmp_path, case):
     assert not (tmp_path / "r").exists()  # nothing half-written
 
 
-def test_through_the_hub_server_every_kept_rating_is_one_datasets_reads(hub_root, hub_server, tmp_path, monkeypatch):
+def test_through_the_hub_server_every_kept_rating_is_one_datasets_reads(hub_root, hub_server, tmp_path):
     """Over HTTP, as the Hub serves it (LFS parquet, the card's configs): zoo's pull and datasets.load_dataset agree."""
     from hub_datasets import ratings_repo, reference_rows
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     commit = ratings_repo(hub_root, "ds-ratings/served", rows=120, users=15, items=60, seed=4)
     source = pull_dataset("ds-ratings/served", "main", hub_server.url).source
     assert source.revision == commit

@@ -247,9 +247,7 @@ def test_cli_bad_audio_is_one_line_and_no_run(run_zoo, tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-def test_through_the_hub_server_waveforms_and_transcripts_are_what_datasets_reads(
-    hub_root, hub_server, tmp_path, monkeypatch
-):
+def test_through_the_hub_server_waveforms_and_transcripts_are_what_datasets_reads(hub_root, hub_server, tmp_path):
     """Over HTTP, as the Hub serves it (LFS parquet, the card's configs): each sample is the clip datasets.load_dataset
     yields (Audio(decode=False), decoded here with soundfile) and its transcript's encoding."""
     import hub_datasets
@@ -257,7 +255,6 @@ def test_through_the_hub_server_waveforms_and_transcripts_are_what_datasets_read
     from zoo.hub.datasets import pull_dataset
     from zoo.registry.merged import get_registry
 
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
     texts = ["OPEN THE DOOR", "A CAT", "HELLO WORLD", "ZOO"]
     clips = [(clip(0.2 + 0.1 * k, 16_000, k), 16_000, text) for k, text in enumerate(texts)]
     commit = hub_datasets.speech_repo(hub_root, "ds-speech/served", clips)
