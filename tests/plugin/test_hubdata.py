@@ -91,7 +91,7 @@ def test_column_prefers_the_named_column_of_the_right_kind_and_refuses_in_one_li
     with pytest.raises(UsageError) as caught:
         source(text=Feature("value", "string"), n=Feature("value", "int64")).column("image", ("image",), ("img",))
     message = str(caught.value)
-    assert "hf://datasets/org/set@" in message and "needs a image column" in message
+    assert "hf://datasets/org/set@" in message and "needs an image column" in message
     assert "text (string), n (int64)" in message and "\n" not in message
 
 
