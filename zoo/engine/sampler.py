@@ -14,8 +14,12 @@ T = TypeVar("T")
 def for_rank(items: list[T], rank: int, world: int, drop_last: bool) -> list[T]:
     """Rank r's share, every world-th item. The list is cut to a multiple of world (drop_last), or padded by
     repeating its start, as DistributedSampler does, so every rank gets as many."""
-    kept = items[: len(items) - len(items) % world] if drop_last else items + items[: (-len(items)) % world]
-    return kept[rank::world]
+    return _even(items, world, drop_last)[rank::world]
+
+
+def _even(items: list[T], world: int, drop_last: bool) -> list[T]:
+    """`items` cut to a multiple of `world` (drop_last), or padded by repeating its start."""
+    return items[: len(items) - len(items) % world] if drop_last else items + items[: (-len(items)) % world]
 
 
 class ResumableSampler(Sampler[int]):
@@ -50,7 +54,7 @@ class ResumableSampler(Sampler[int]):
 def for_rank_block(items: list[T], rank: int, world: int, drop_last: bool) -> list[T]:
     """Rank r's share as one contiguous block, cut or padded as `for_rank` does: a streamed set's ranks then read
     different row groups."""
-    kept = items[: len(items) - len(items) % world] if drop_last else items + items[: (-len(items)) % world]
+    kept = _even(items, world, drop_last)
     share = len(kept) // world
     return kept[rank * share : (rank + 1) * share]
 

@@ -11,8 +11,7 @@ entry-point module may import it at the top.
   `TrainingLogger` is the base class of a logger's factory.
 - `ExampleInputs`, `Axis` and `Agreement` are what a recipe gives export and its parity gate (zoo.plugin.export).
 - `HubSource` is what a dataset adapter's `hub` factory gets for `--data-dir hf://datasets/ORG/NAME`: verified
-  parquet files per split and their columns' `Feature`s; `ParquetRows` streams their row groups; `read_column`
-  reads one whole column (zoo.plugin.hubdata).
+  parquet files per split and their columns' `Feature`s; `ParquetRows` streams their row groups (zoo.plugin.hubdata).
 - `ForeignRepo` is what the `claim_repo` hook sees of a Hub repository saved by another library; `Claim` is what
   it returns to load that repository.
 - `ZooError`, `UsageError` and `ZooWarning` are the errors and warnings a plugin raises and emits for the user.
@@ -31,7 +30,7 @@ from zoo.plugin.claims import Claim, ForeignRepo
 from zoo.plugin.config import TrainConfig
 from zoo.plugin.export import Agreement, Axis, ExampleInputs
 from zoo.plugin.hooks import HOOK_NAMES, hookimpl
-from zoo.plugin.hubdata import Feature, HubSource, ParquetRows, read_column
+from zoo.plugin.hubdata import Feature, HubSource, ParquetRows
 from zoo.plugin.loggers import TrainingLogger
 from zoo.plugin.recipe import Data, Recipe, device_of, first_output
 from zoo.plugin.services import PretrainedWeights
@@ -69,6 +68,5 @@ __all__ = [
     "first_output",
     "hookimpl",
     "read_cache",
-    "read_column",
     "warn",
 ]

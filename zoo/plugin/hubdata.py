@@ -126,21 +126,6 @@ class HubSource:
         )
 
 
-def read_column(source: HubSource, split: str, column: str) -> list[Any]:
-    """One column of a whole split as Python values (a label or id column: small next to the images)."""
-    import pyarrow.parquet as pq
-
-    values: list[Any] = []
-    for path in source.splits[split]:
-        try:
-            values += pq.read_table(path, columns=[column]).column(column).to_pylist()
-        except Exception as exc:  # pyarrow raises several types for a damaged file
-            raise ZooError(
-                f"{source.name_of(path)} in {source.uri}: cannot read column '{column}': {_first(exc)}"
-            ) from None
-    return values
-
-
 def _file_name(path: Path) -> str:
     return path.name
 
